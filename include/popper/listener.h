@@ -1,0 +1,51 @@
+// The standalone server: listening sockets (IPv4, IPv6, or passed by systemd),
+// a forked child per connection, session limits, signals, pidfile.
+#pragma once
+
+#include "popper/config.h"
+#include "popper/io.h"
+#include "popper/result.h"
+
+#include <string>
+#include <vector>
+
+namespace popper {
+
+struct ListeningSocket {
+    UniqueFd fd;
+    std::string name; // "127.0.0.1:110", "[::1]:110" with the port actually bound
+};
+
+// Binds every `listen` address of the config.
+Result<std::vector<ListeningSocket>> bind_listeners(const Config& config);
+
+// Sockets passed by systemd (LISTEN_FDS/LISTEN_PID, sd_listen_fds(3)
+// protocol, without libsystemd). Empty when none were passed for us.
+struct InheritedSockets {
+    std::vector<ListeningSocket> listening; // Accept=no
+    int connection_fd = -1;                 // Accept=yes: one connection
+};
+InheritedSockets take_systemd_sockets();
+
+// Runs the accept loop until SIGTERM/SIGINT; re-reads `config_path` on
+// SIGHUP. Returns the exit status.
+int run_listener(Config config, const std::string& config_path,
+                 std::vector<ListeningSocket> sockets);
+
+// Detaches from the terminal (fork, setsid, fork) unless `foreground`.
+Status daemonize();
+
+// Writes our pid to `path`, removed on destruction.
+class Pidfile {
+public:
+    static Result<Pidfile> create(const std::string& path);
+    Pidfile() = default;
+    Pidfile(Pidfile&& other) noexcept;
+    Pidfile& operator=(Pidfile&&) = delete;
+    ~Pidfile();
+
+private:
+    std::string path_;
+};
+
+} // namespace popper

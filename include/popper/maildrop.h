@@ -1,0 +1,66 @@
+// The maildrop: taking a user's mail from the spool into a private drop file
+// for the session, and putting back what the session kept (UPDATE state).
+//
+// Invariant 1 (DESIGN.md): at every instant each message is durable in the
+// spool, in the drop, or in both, and the files say which. Every step that
+// changes that answer is a rename in the drop directory made durable before
+// the next step; a small journal written before it records what the next
+// login needs to finish or undo the step (see maildrop_recovery.cpp).
+//
+// Files, for user U with spool S (e.g. /var/mail/U):
+//   drop_dir/U.pop          the drop: mail taken from S; S holds only newer mail
+//   drop_dir/U.pop.new      a drop being built; garbage if found at login
+//   drop_dir/U.pop.moving   a new drop whose last bytes may still be in S
+//   drop_dir/U.pop.commit   a finished session's drop; S may not yet be replaced
+//   drop_dir/U.pop.journal  "moving N INO" / "commit N INO": S's size and inode
+//   drop_dir/U.session      fcntl-locked for the life of a session
+//   dir(S)/.S.popperd-new   the next S being built (renamed over S)
+#pragma once
+
+#include "popper/io.h"
+#include "popper/mbox_index.h"
+#include "popper/result.h"
+#include "popper/spool_lock.h"
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace popper {
+
+struct MaildropSettings {
+    std::string user;       // a valid user name (names the drop files)
+    std::string spool_path; // absolute path of the mbox spool
+    std::string drop_dir;
+    LockSettings locks;
+};
+
+// How a failure should be answered (RFC 3206).
+enum class MaildropFailure { in_use, temporary, permanent };
+MaildropFailure classify_failure(const Error& error);
+
+class Maildrop {
+public:
+    // Takes the session lock, recovers what a crashed session left, moves the
+    // spool's mail into the drop and indexes it.
+    static Result<Maildrop> open(const MaildropSettings& settings);
+
+    const MboxIndex& index() const { return index_; }
+    int drop_fd() const { return drop_fd_.get(); }
+    const std::string& drop_path() const { return drop_path_; }
+
+    // UPDATE (RFC 1939 §6): the spool becomes the kept messages followed by
+    // the mail that arrived during the session; then the drop is removed.
+    // `deleted` has one flag per message. On error nothing is lost: the drop
+    // stays and the next login merges it back.
+    Status commit(const std::vector<bool>& deleted);
+
+private:
+    MaildropSettings settings_;
+    UniqueFd session_lock_;
+    UniqueFd drop_fd_;
+    std::string drop_path_;
+    MboxIndex index_;
+};
+
+} // namespace popper

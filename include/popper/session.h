@@ -1,0 +1,24 @@
+// One POP3 session (RFC 1939 states AUTHORIZATION, TRANSACTION, UPDATE) on a
+// connected descriptor pair: the child of the listener, or inetd's stdin.
+#pragma once
+
+#include "popper/config.h"
+
+#include <string>
+
+namespace popper {
+
+struct PeerInfo {
+    std::string address; // "192.0.2.1", "::1", or "local" when not a socket
+};
+
+// Describes the client on `fd` by getpeername(2).
+PeerInfo describe_peer(int fd);
+
+// Runs the whole session and returns the process exit status.
+int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer);
+
+// Set by SIGTERM: a session puts the mail back and ends at the next command.
+void request_session_shutdown();
+
+} // namespace popper

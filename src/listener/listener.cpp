@@ -1,0 +1,190 @@
+// The accept loop: one forked child per connection, limits enforced before
+// any protocol byte, signals delivered through a self-pipe.
+#include "popper/listener.h"
+
+#include "popper/log.h"
+#include "popper/proc_title.h"
+#include "popper/session.h"
+
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace popper {
+
+namespace {
+
+int signal_pipe_write = -1;
+
+void on_signal(int signo) {
+    int saved = errno;
+    unsigned char byte = static_cast<unsigned char>(signo);
+    (void)!::write(signal_pipe_write, &byte, 1);
+    errno = saved;
+}
+
+void on_session_term(int) { request_session_shutdown(); }
+
+void install(int signo, void (*handler)(int)) {
+    struct sigaction sa {};
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; // no SA_RESTART: poll must wake up
+    ::sigaction(signo, &sa, nullptr);
+}
+
+struct Children {
+    std::map<pid_t, std::string> address_of;
+    std::map<std::string, unsigned> count_at;
+
+    void add(pid_t pid, const std::string& address) {
+        address_of[pid] = address;
+        ++count_at[address];
+    }
+    void reap() {
+        for (;;) {
+            int status = 0;
+            pid_t pid = ::waitpid(-1, &status, WNOHANG);
+            if (pid <= 0) return;
+            auto it = address_of.find(pid);
+            if (it == address_of.end()) continue;
+            if (WIFSIGNALED(status))
+                log_warning("session process " + std::to_string(pid) + " killed by signal " +
+                            std::to_string(WTERMSIG(status)));
+            if (--count_at[it->second] == 0) count_at.erase(it->second);
+            address_of.erase(it);
+        }
+    }
+};
+
+// Answered by the listener itself, before forking: RFC 3206 [SYS/TEMP].
+void refuse(int fd, const char* why) {
+    std::string reply = std::string("-ERR [SYS/TEMP] ") + why + "\r\n";
+    (void)!::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+std::string listener_title(const std::vector<ListeningSocket>& sockets) {
+    std::string title = "popperd: listening on";
+    for (size_t i = 0; i < sockets.size(); ++i) title += (i ? ", " : " ") + sockets[i].name;
+    return title;
+}
+
+[[noreturn]] void run_child(const Config& config, int fd, const std::string& address,
+                            const std::vector<ListeningSocket>& sockets, int pipe_read) {
+    for (const auto& s : sockets) ::close(s.fd.get());
+    ::close(pipe_read);
+    ::close(signal_pipe_write);
+    install(SIGCHLD, SIG_DFL);
+    install(SIGHUP, SIG_IGN);
+    install(SIGINT, SIG_IGN);
+    install(SIGTERM, on_session_term);
+    int status = run_session(config, fd, fd, PeerInfo{address});
+    ::_exit(status);
+}
+
+void reload(Config& config, const std::string& config_path) {
+    auto fresh = load_config(config_path);
+    if (!fresh) {
+        log_error("SIGHUP: keeping the old configuration: " + fresh.error().message());
+        return;
+    }
+    bool same = fresh->listen.size() == config.listen.size();
+    for (size_t i = 0; same && i < fresh->listen.size(); ++i)
+        same = fresh->listen[i].text == config.listen[i].text;
+    if (!same) log_warning("SIGHUP: listen addresses changed; they apply after a restart");
+    config = std::move(*fresh);
+    log_open(config.log, config.log_level);
+    log_notice("SIGHUP: configuration re-read from " + config_path);
+}
+
+} // namespace
+
+int run_listener(Config config, const std::string& config_path,
+                 std::vector<ListeningSocket> sockets) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        log_error(std::string("pipe: ") + std::strerror(errno));
+        return 1;
+    }
+    UniqueFd pipe_read(pipe_fds[0]), pipe_write(pipe_fds[1]);
+    signal_pipe_write = pipe_write.get();
+    install(SIGCHLD, on_signal);
+    install(SIGTERM, on_signal);
+    install(SIGINT, on_signal);
+    install(SIGHUP, on_signal);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    set_proc_title(listener_title(sockets));
+    std::string limits = "max_sessions=" + std::to_string(config.max_sessions) +
+                         " max_sessions_per_ip=" + std::to_string(config.max_sessions_per_ip);
+    for (const auto& s : sockets) log_notice("listening on " + s.name + " " + limits);
+
+    std::vector<struct pollfd> pfds;
+    pfds.push_back({pipe_read.get(), POLLIN, 0});
+    for (const auto& s : sockets) {
+        ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
+        pfds.push_back({s.fd.get(), POLLIN, 0});
+    }
+    Children children;
+    bool stopping = false;
+    while (!stopping) {
+        if (::poll(pfds.data(), pfds.size(), -1) < 0 && errno != EINTR) {
+            log_error(std::string("poll: ") + std::strerror(errno));
+            return 1;
+        }
+        if (pfds[0].revents & POLLIN) {
+            unsigned char signals[64];
+            ssize_t n = ::read(pipe_read.get(), signals, sizeof signals);
+            for (ssize_t i = 0; i < n; ++i) {
+                if (signals[i] == SIGCHLD) children.reap();
+                if (signals[i] == SIGTERM || signals[i] == SIGINT) stopping = true;
+                if (signals[i] == SIGHUP) reload(config, config_path);
+            }
+        }
+        for (size_t i = 1; i < pfds.size() && !stopping; ++i) {
+            if (!(pfds[i].revents & POLLIN)) continue;
+            UniqueFd client(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
+            if (!client) continue;
+            std::string address = describe_peer(client.get()).address;
+            if (children.address_of.size() >= config.max_sessions) {
+                log_warning("connection refused: addr=" + address + " reason=max_sessions");
+                refuse(client.get(), "Too many connections, try again later");
+                continue;
+            }
+            if (children.count_at[address] >= config.max_sessions_per_ip) {
+                log_warning("connection refused: addr=" + address + " reason=max_sessions_per_ip");
+                refuse(client.get(), "Too many connections from your address");
+                continue;
+            }
+            pid_t pid = ::fork();
+            if (pid < 0) {
+                log_error(std::string("fork: ") + std::strerror(errno));
+                refuse(client.get(), "Server busy, try again later");
+                continue;
+            }
+            if (pid == 0) run_child(config, client.get(), address, sockets, pipe_read.get());
+            children.add(pid, address);
+        }
+    }
+    // SIGTERM: stop accepting; each session puts its mail back (or finishes
+    // the UPDATE it is in) and exits.
+    sockets.clear();
+    log_notice("shutting down: " + std::to_string(children.address_of.size()) +
+               " sessions still running");
+    for (const auto& [pid, address] : children.address_of) ::kill(pid, SIGTERM);
+    while (!children.address_of.empty()) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, 0);
+        if (pid < 0 && errno != EINTR) break;
+        if (pid > 0) children.address_of.erase(pid);
+    }
+    log_notice("stopped");
+    return 0;
+}
+
+} // namespace popper

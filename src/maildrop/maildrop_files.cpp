@@ -1,0 +1,188 @@
+#include "maildrop_files.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace popper::maildrop_detail {
+
+DropFiles DropFiles::for_settings(const MaildropSettings& settings) {
+    DropFiles f;
+    f.drop_dir = settings.drop_dir;
+    std::string base = settings.drop_dir + "/" + settings.user;
+    f.drop = base + ".pop";
+    f.new_drop = base + ".pop.new";
+    f.moving = base + ".pop.moving";
+    f.commit = base + ".pop.commit";
+    f.journal = base + ".pop.journal";
+    f.session = base + ".session";
+    f.spool = settings.spool_path;
+    f.spool_dir = dirname_of(settings.spool_path);
+    f.spool_tmp = f.spool_dir + "/." + basename_of(settings.spool_path) + ".popperd-new";
+    return f;
+}
+
+Status check_own_regular_file(const struct stat& st, const std::string& path) {
+    if (S_ISLNK(st.st_mode)) return Error::classified(ELOOP, "refuse", path, "is a symlink");
+    if (S_ISDIR(st.st_mode)) return Error::classified(EISDIR, "refuse", path, "is a directory");
+    if (!S_ISREG(st.st_mode))
+        return Error::classified(ENODEV, "refuse", path, "is not a regular file");
+    if (st.st_uid != ::geteuid())
+        return Error::classified(EPERM, "refuse", path,
+                                 "owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+                                     std::to_string(::geteuid()));
+    if (st.st_nlink != 1)
+        return Error::classified(EMLINK, "refuse", path,
+                                 "has " + std::to_string(st.st_nlink) + " hard links");
+    return {};
+}
+
+Result<UniqueFd> open_own_file(const std::string& path, int flags) {
+    // O_NONBLOCK: opening a FIFO planted in our place must not hang.
+    auto fd = open_file(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (!fd) {
+        if (fd.error().errnum == ELOOP)
+            return Error::classified(ELOOP, "refuse", path, "is a symlink");
+        return fd.error();
+    }
+    auto st = stat_fd(fd->get(), path);
+    if (!st) return st.error();
+    if (auto ok = check_own_regular_file(*st, path); !ok) return ok.error();
+    int fl = ::fcntl(fd->get(), F_GETFL);
+    if (fl >= 0) ::fcntl(fd->get(), F_SETFL, fl & ~O_NONBLOCK);
+    return std::move(*fd);
+}
+
+Result<SpoolFile> open_spool(const std::string& path) {
+    SpoolFile spool;
+    auto fd = open_own_file(path, O_RDWR);
+    if (!fd) {
+        if (fd.error().errnum == ENOENT) return spool;
+        return fd.error();
+    }
+    auto st = stat_fd(fd->get(), path);
+    if (!st) return st.error();
+    spool.fd = std::move(*fd);
+    spool.st = *st;
+    return spool;
+}
+
+bool path_exists(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+Result<UniqueFd> create_exclusive(const std::string& path, mode_t mode) {
+    return open_file(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+}
+
+Status write_journal(const std::string& path, const Journal& journal) {
+    // Only read while a .moving or .commit file exists, and written only when
+    // neither does: a torn journal is never consulted.
+    char line[96];
+    int len = std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 "\n",
+                            journal.kind.c_str(), journal.spool_size, journal.spool_inode);
+    if (auto gone = unlink_path(path); !gone) return gone;
+    auto fd = create_exclusive(path, 0600);
+    if (!fd) return fd.error();
+    if (auto w = write_all(fd->get(), {line, static_cast<size_t>(len)}, path); !w) return w;
+    return fsync_fd(fd->get(), path);
+}
+
+Result<Journal> read_journal(const std::string& path, const std::string& expected_kind) {
+    auto fd = open_own_file(path, O_RDONLY);
+    if (!fd) return fd.error();
+    char buf[96] = {};
+    auto got = read_some(fd->get(), buf, sizeof buf - 1, path);
+    if (!got) return got.error();
+    char kind[16] = {};
+    unsigned long long size = 0, inode = 0;
+    if (std::sscanf(buf, "%15s %llu %llu", kind, &size, &inode) != 3 || expected_kind != kind)
+        return Error::classified(EILSEQ, "read journal", path,
+                                 "does not describe a '" + expected_kind + "' step");
+    return Journal{kind, size, inode};
+}
+
+Status MboxWriter::ensure_separator() {
+    if (size_ == 0) return {};
+    char tail[2] = {};
+    size_t want = size_ >= 2 ? 2 : 1;
+    auto got = pread_full(fd_, tail, want, static_cast<off_t>(size_ - want), path_);
+    if (!got) return got.error();
+    bool ends_blank = want == 2 && tail[0] == '\n' && tail[1] == '\n';
+    // "\n\r\n" also ends with an empty line; checking the last two octets
+    // "\r\n" is not enough, so look one further back.
+    if (!ends_blank && want == 2 && tail[0] == '\r' && tail[1] == '\n' && size_ >= 3) {
+        char before = 0;
+        auto one = pread_full(fd_, &before, 1, static_cast<off_t>(size_ - 3), path_);
+        if (!one) return one.error();
+        ends_blank = before == '\n';
+    }
+    if (ends_blank) return {};
+    std::string pad = tail[want - 1] == '\n' ? "\n" : "\n\n";
+    if (auto w = pwrite_all(fd_, pad, static_cast<off_t>(size_), path_); !w) return w;
+    size_ += pad.size();
+    return {};
+}
+
+Status MboxWriter::append(int in_fd, uint64_t offset, uint64_t length, const std::string& in_path) {
+    if (length == 0) return {};
+    if (auto sep = ensure_separator(); !sep) return sep;
+    auto copied = copy_range(in_fd, static_cast<off_t>(offset), static_cast<off_t>(length), fd_,
+                             static_cast<off_t>(size_), in_path, path_);
+    if (!copied) return copied;
+    size_ += length;
+    return {};
+}
+
+Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
+                                   const SpoolFile& spool, uint64_t from, bool unread_mail) {
+    uint64_t spool_size = 0;
+    if (spool.fd) {
+        auto st = stat_fd(spool.fd.get(), files.spool);
+        if (!st) return st.error();
+        spool_size = static_cast<uint64_t>(st->st_size);
+        if (spool_size > from) {
+            if (auto a = writer.append(spool.fd.get(), from, spool_size - from, files.spool); !a)
+                return a.error();
+            unread_mail = true;
+        }
+        // The spool keeps its mode and group; we already are its owner.
+        if (::fchmod(tmp_fd, spool.st.st_mode & 07777) != 0)
+            return Error::from_errno("chmod", files.spool_tmp);
+        struct stat tmp_st {};
+        if (::fstat(tmp_fd, &tmp_st) == 0 && tmp_st.st_gid != spool.st.st_gid &&
+            ::fchown(tmp_fd, static_cast<uid_t>(-1), spool.st.st_gid) != 0)
+            return Error::from_errno("chown", files.spool_tmp);
+    }
+    // Shells and biff report new mail when mtime > atime: say so only when
+    // mail the client has not seen remains.
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    struct timespec earlier = now;
+    earlier.tv_sec -= 1;
+    struct timespec times[2] = {unread_mail ? earlier : now, unread_mail ? now : earlier};
+    ::futimens(tmp_fd, times);
+    if (auto s = fsync_fd(tmp_fd, files.spool_tmp); !s) return s.error();
+    return spool_size;
+}
+
+Status install_spool_tmp(const DropFiles& files) {
+    if (auto r = rename_path(files.spool_tmp, files.spool); !r) return r;
+    return fsync_dir(files.spool_dir);
+}
+
+Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t moved) {
+    if (auto gone = unlink_path(files.spool_tmp); !gone) return gone;
+    auto tmp = create_exclusive(files.spool_tmp, 0600);
+    if (!tmp) return tmp.error();
+    MboxWriter writer(tmp->get(), files.spool_tmp);
+    auto prepared = prepare_spool_tmp(files, tmp->get(), writer, spool, moved, false);
+    if (!prepared) return prepared.error();
+    return install_spool_tmp(files);
+}
+
+} // namespace popper::maildrop_detail

@@ -1,0 +1,79 @@
+// Private to the maildrop module: the files of one user's maildrop, checks
+// that refuse hostile files, the journal, and an mbox appender.
+#pragma once
+
+#include "popper/io.h"
+#include "popper/maildrop.h"
+#include "popper/result.h"
+
+#include <string>
+#include <sys/stat.h>
+
+namespace popper::maildrop_detail {
+
+struct DropFiles {
+    std::string drop_dir, drop, new_drop, moving, commit, journal, session;
+    std::string spool, spool_dir, spool_tmp;
+
+    static DropFiles for_settings(const MaildropSettings& settings);
+};
+
+// Refuses anything but a regular file with one link owned by us: a symlink,
+// FIFO, directory or another user's file is never followed or overwritten.
+Status check_own_regular_file(const struct stat& st, const std::string& path);
+
+struct SpoolFile {
+    UniqueFd fd;        // empty when the spool does not exist
+    struct stat st {};  // valid when fd is set
+};
+Result<SpoolFile> open_spool(const std::string& path);
+// Opens an existing drop-side file read-only after the same checks.
+Result<UniqueFd> open_own_file(const std::string& path, int flags);
+bool path_exists(const std::string& path);
+
+// A new file, 0600 (or `mode`), that must not exist: O_EXCL|O_NOFOLLOW.
+Result<UniqueFd> create_exclusive(const std::string& path, mode_t mode);
+
+struct Journal {
+    std::string kind; // "moving" or "commit"
+    uint64_t spool_size = 0;
+    uint64_t spool_inode = 0;
+};
+Status write_journal(const std::string& path, const Journal& journal);
+Result<Journal> read_journal(const std::string& path, const std::string& expected_kind);
+
+// Appends byte ranges of other files to an mbox being built, inserting the
+// empty line that RFC 4155 requires before a "From " line where the previous
+// content did not end with one.
+class MboxWriter {
+public:
+    MboxWriter(int fd, std::string path, uint64_t size = 0)
+        : fd_(fd), path_(std::move(path)), size_(size) {}
+    Status append(int in_fd, uint64_t offset, uint64_t length, const std::string& in_path);
+    uint64_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+
+private:
+    Status ensure_separator();
+    int fd_;
+    std::string path_;
+    uint64_t size_ = 0;
+};
+
+// Recovers what a crashed session left (the spool lock must be held). After
+// it, at most `drop` exists among the drop files.
+Status recover(const DropFiles& files);
+
+// Fills spool_tmp, the next spool: appends what the spool holds from octet
+// `from` on, gives it the spool's mode and group and times that keep shells'
+// "new mail" notice right, and fsyncs it. Returns the spool size copied up to.
+Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
+                                   const SpoolFile& spool, uint64_t from, bool unread_mail);
+// Renames spool_tmp over the spool and makes that durable.
+Status install_spool_tmp(const DropFiles& files);
+
+// Takes out of the spool its first `moved` octets, which the drop now holds:
+// the spool is replaced by the rest of it.
+Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t moved);
+
+} // namespace popper::maildrop_detail

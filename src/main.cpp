@@ -1,0 +1,116 @@
+// popperd: options, configuration, then either one inetd session or the
+// standalone listener. Everything else lives in the modules.
+#include "popper/config.h"
+#include "popper/listener.h"
+#include "popper/log.h"
+#include "popper/privileges.h"
+#include "popper/proc_title.h"
+#include "popper/session.h"
+
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+#ifndef POPPER_DEFAULT_CONFIG
+#define POPPER_DEFAULT_CONFIG "/etc/popperd/popperd.conf"
+#endif
+
+namespace {
+
+constexpr int kExitUsage = 64; // sysexits.h EX_USAGE
+
+void usage(std::FILE* to) {
+    std::fprintf(to, "usage: popperd [-c FILE] [-f | -i] [-t] [-n] [-V] [-h]\n"
+                     "  -c FILE  configuration file (default " POPPER_DEFAULT_CONFIG ")\n"
+                     "  -f       stay in the foreground\n"
+                     "  -i       inetd mode: serve one session on stdin/stdout\n"
+                     "  -t       check the configuration and exit\n"
+                     "  -n       print the effective configuration and exit\n"
+                     "  -V       print the version and exit\n"
+                     "  -h       this help\n");
+}
+
+void note_privileges() {
+    if (!popper::running_as_root())
+        popper::log_notice("not running as root: every session runs as uid " +
+                           std::to_string(::getuid()));
+}
+
+int serve_one(const popper::Config& config, int fd) {
+    popper::log_redirect_stderr_to_syslog_if_socket();
+    note_privileges();
+    return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd,
+                               popper::describe_peer(fd));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string config_path = POPPER_DEFAULT_CONFIG;
+    bool foreground = false, inetd = false, check = false, print = false;
+    int opt;
+    while ((opt = ::getopt(argc, argv, "c:fitnVh")) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'f': foreground = true; break;
+        case 'i': inetd = true; break;
+        case 't': check = true; break;
+        case 'n': print = true; break;
+        case 'V': std::printf("popperd %s\n", POPPER_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return kExitUsage;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return kExitUsage;
+    }
+    popper::proc_title_init(argc, argv); // argv is not read after this
+
+    auto config = popper::load_config(config_path);
+    if (!config) {
+        std::fprintf(stderr, "popperd: %s\n", config.error().message().c_str());
+        return popper::kExitConfigError;
+    }
+    if (check) {
+        std::printf("popperd: configuration %s is valid\n", config_path.c_str());
+        return 0;
+    }
+    if (print) {
+        std::fputs(popper::format_config(*config).c_str(), stdout);
+        return 0;
+    }
+    popper::log_open(config->log, config->log_level);
+
+    if (inetd) return serve_one(*config, STDIN_FILENO);
+    auto inherited = popper::take_systemd_sockets();
+    if (inherited.connection_fd >= 0) return serve_one(*config, inherited.connection_fd);
+
+    std::vector<popper::ListeningSocket> sockets;
+    if (!inherited.listening.empty()) {
+        popper::log_notice("using " + std::to_string(inherited.listening.size()) +
+                           " sockets passed by systemd; listen lines are ignored");
+        sockets = std::move(inherited.listening);
+    } else {
+        auto bound = popper::bind_listeners(*config);
+        if (!bound) {
+            popper::log_error(bound.error().message());
+            std::fprintf(stderr, "popperd: %s\n", bound.error().message().c_str());
+            return 1;
+        }
+        sockets = std::move(*bound);
+    }
+    if (!foreground) {
+        if (auto detached = popper::daemonize(); !detached) {
+            popper::log_error(detached.error().message());
+            return 1;
+        }
+    }
+    auto pidfile = popper::Pidfile::create(config->pidfile);
+    if (!pidfile) {
+        popper::log_error("pidfile: " + pidfile.error().message());
+        return 1;
+    }
+    note_privileges();
+    return popper::run_listener(std::move(*config), config_path, std::move(sockets));
+}
