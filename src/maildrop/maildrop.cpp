@@ -37,18 +37,21 @@ struct LockedSpool {
     SpoolLock lock;
 };
 
+bool spool_was_replaced(const DropFiles& files, const SpoolFile& locked) {
+    struct stat now {};
+    bool exists = ::lstat(files.spool.c_str(), &now) == 0;
+    if (!locked.fd) return exists;
+    return !exists || now.st_ino != locked.st.st_ino || now.st_dev != locked.st.st_dev;
+}
+
 Result<LockedSpool> lock_spool(const DropFiles& files, const LockSettings& settings) {
     for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
         auto spool = open_spool(files.spool);
         if (!spool) return spool.error();
         auto lock = SpoolLock::acquire(files.spool, spool->fd ? spool->fd.get() : -1, settings);
         if (!lock) return lock.error();
-        struct stat now {};
-        bool exists = ::lstat(files.spool.c_str(), &now) == 0;
-        bool same = spool->fd ? exists && now.st_ino == spool->st.st_ino &&
-                                    now.st_dev == spool->st.st_dev
-                              : !exists;
-        if (same) return LockedSpool{std::move(*spool), std::move(*lock)};
+        if (!spool_was_replaced(files, *spool))
+            return LockedSpool{std::move(*spool), std::move(*lock)};
     }
     return Error::classified(EWOULDBLOCK, "lock", files.spool, "spool keeps being replaced");
 }
@@ -123,6 +126,12 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
         auto locked = lock_spool(files, settings.locks);
         if (!locked) return locked.error();
         if (auto r = recover(files); !r) return r.error();
+        if (spool_was_replaced(files, locked->spool)) {
+            // Recovery installed a new spool: lock that one instead.
+            locked->lock.release();
+            locked = lock_spool(files, settings.locks);
+            if (!locked) return locked.error();
+        }
         const SpoolFile& spool = locked->spool;
         if (spool.fd && spool.st.st_size > 0) {
             if (auto m = check_is_mbox(spool, files.spool); !m) return m.error();

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Crash and fault sweep of the maildrop on the real binary (issue 5 §1-2).
+
+For one scenario, a recording run under strace lists every state-changing
+system call of a whole session (open, transaction, QUIT). Then, for every
+such call k, the session is replayed with strace injecting SIGKILL (or
+ENOSPC, or EIO) at exactly that call. After each run, mail is delivered as
+an MTA would, and a clean login must see every message exactly once, minus
+the deleted ones when QUIT answered +OK (invariants 1 and 2 of DESIGN.md).
+
+usage: crash_sweep.py POPPERD SCENARIO FAULT      FAULT: kill | enospc | eio
+"""
+import collections
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mailhost import MailHost, PopSession, login, message, ids_in, require_tools  # noqa: E402
+
+SCENARIOS = {
+    # name: (leftover drop messages, spool messages, DELE numbers, delivered during, QUIT?)
+    "first-login": (0, 4, [], 0, True),
+    "dele-all": (0, 4, [1, 2, 3, 4], 2, True),
+    "dele-some": (0, 5, [2, 4], 2, True),
+    "leftover-drop": (3, 2, [1, 4], 1, True),
+    "disconnect": (0, 3, [1], 1, False),
+}
+
+STATE_CHANGING = {"write", "pwrite64", "copy_file_range", "fsync", "fdatasync", "rename",
+                  "renameat", "renameat2", "unlink", "unlinkat", "link", "linkat", "ftruncate",
+                  "fchmod", "fchown", "utimensat", "flock", "mkdir", "openat", "fcntl"}
+# Faults that a full or failing disk produces, by call.
+ERROR_TARGETS = {"write", "pwrite64", "copy_file_range", "ftruncate", "fsync", "fdatasync",
+                 "rename", "renameat", "renameat2", "link", "linkat", "openat"}
+
+LINE_RE = re.compile(r"^(?:\d+\s+)?(\w+)\((.*)$")
+
+
+def is_state_changing(name, args):
+    if name not in STATE_CHANGING:
+        return False
+    if name == "openat":
+        return any(flag in args for flag in ("O_CREAT", "O_WRONLY", "O_RDWR", "O_TRUNC"))
+    if name == "fcntl":
+        return "F_SETLK" in args or "F_OFD_SETLK" in args
+    if name == "write":
+        return not args.startswith("2<")  # log lines to stderr change no mail
+    return True
+
+
+def injection_points(trace_path):
+    """(syscall, per-syscall invocation number) of every state-changing call."""
+    counts = collections.Counter()
+    points = []
+    with open(trace_path, errors="replace") as f:
+        for line in f:
+            m = LINE_RE.match(line)
+            if not m or "resumed>" in line:
+                continue
+            name, args = m.group(1), m.group(2)
+            counts[name] += 1
+            if is_state_changing(name, args):
+                points.append((name, counts[name]))
+    return points
+
+
+class Scenario:
+    def __init__(self, popperd, name):
+        self.popperd = popperd
+        self.name = name
+        self.drop_n, self.spool_n, self.dele, self.during_n, self.quit = SCENARIOS[name]
+
+    def setup(self):
+        host = MailHost(self.popperd)
+        self.old_ids = ["old%d" % i for i in range(self.drop_n)]
+        self.spool_ids = ["spool%d" % i for i in range(self.spool_n)]
+        if self.old_ids:
+            path = os.path.join(host.drop_dir, "alice.pop")
+            with open(path, "w") as f:
+                f.write("".join(message(i) for i in self.old_ids))
+            os.chmod(path, 0o600)
+            host.fix_owner(path)
+        host.write_spool("".join(message(i) for i in self.spool_ids))
+        return host
+
+    def drive(self, host, strace_args):
+        """One session; returns (quit_sent, quit_ok)."""
+        session = PopSession(host, strace_args)
+        quit_sent = quit_ok = False
+        self.delivered = []
+        try:
+            if not login(session).startswith(b"+OK"):
+                return False, False
+            for i in range(self.during_n):
+                host.deliver(message("during%d" % i))
+                self.delivered.append("during%d" % i)
+            for n in self.dele:
+                session.cmd("DELE %d" % n)
+            if self.quit:
+                quit_sent = True
+                status, _ = session.cmd("QUIT")
+                quit_ok = status.startswith(b"+OK")
+        except (EOFError, ConnectionResetError, BrokenPipeError):
+            pass
+        finally:
+            session.finish()
+        return quit_sent, quit_ok
+
+    def verify(self, host, quit_sent, quit_ok, label):
+        host.deliver(message("after"))
+        session = PopSession(host, None, "verify.log")
+        try:
+            status = login(session)
+            if not status.startswith(b"+OK"):
+                return "%s: verifying login failed: %r\n%s" % (label, status, self.logs(host))
+            count = int(session.cmd("STAT")[0].split()[1])
+            seen = []
+            for n in range(1, count + 1):
+                _, body = session.cmd("RETR %d" % n, multiline=True)
+                seen += ids_in(body)
+            status, _ = session.cmd("QUIT")
+            if not status.startswith(b"+OK"):
+                return "%s: verifying QUIT failed: %r" % (label, status)
+        except EOFError:
+            return "%s: verifying session ended early\n%s" % (label, self.logs(host))
+        finally:
+            session.finish()
+        all_ids = self.old_ids + self.spool_ids + self.delivered
+        all_ids.append("after")
+        numbered = self.old_ids + self.spool_ids
+        deleted = {numbered[n - 1] for n in self.dele}
+        counts = collections.Counter(seen)
+        for mid in all_ids:
+            c = counts.pop(mid, 0)
+            if mid in deleted and quit_sent:
+                allowed = {0} if quit_ok else {0, 1}
+            else:
+                allowed = {1}
+            if c not in allowed:
+                return "%s: message %s seen %d times (allowed %s), quit_sent=%s quit_ok=%s\n%s" % (
+                    label, mid, c, sorted(allowed), quit_sent, quit_ok, self.logs(host))
+        if counts:
+            return "%s: unexpected messages %s" % (label, dict(counts))
+        spool_ids = collections.Counter(ids_in(host.read_file(host.spool)))
+        if spool_ids != collections.Counter(seen):
+            return "%s: spool after QUIT holds %s, session saw %s" % (label, dict(spool_ids), seen)
+        leftovers = [f for f in os.listdir(host.drop_dir) if ".pop" in f and not f.endswith("journal")]
+        if leftovers:
+            return "%s: drop files left after a clean QUIT: %s" % (label, leftovers)
+        return None
+
+    @staticmethod
+    def logs(host):
+        out = []
+        for name in ("session.log", "verify.log"):
+            out.append("--- %s\n%s" % (name, host.read_file(os.path.join(host.dir, name)).decode(errors="replace")[-3000:]))
+        return "\n".join(out)
+
+
+def main():
+    require_tools("strace", "perl")
+    popperd, name, fault = sys.argv[1], sys.argv[2], sys.argv[3]
+    scenario = Scenario(popperd, name)
+    host = scenario.setup()
+    trace = os.path.join(host.dir, "trace")
+    quit_sent, quit_ok = scenario.drive(host, ["-y", "-o", trace])
+    points = injection_points(trace)
+    failure = scenario.verify(host, quit_sent, quit_ok, "recording run")
+    host.close()
+    if failure:
+        print(failure)
+        return 1
+    if fault != "kill":
+        points = [p for p in points if p[0] in ERROR_TARGETS]
+    action = {"kill": "signal=SIGKILL", "enospc": "error=ENOSPC", "eio": "error=EIO"}[fault]
+    failures = []
+    for syscall, nth in points:
+        host = scenario.setup()
+        try:
+            label = "%s %s at %s#%d" % (name, fault, syscall, nth)
+            quit_sent, quit_ok = scenario.drive(
+                host, ["-o", "/dev/null", "--inject=%s:%s:when=%d" % (syscall, action, nth)])
+            problem = scenario.verify(host, quit_sent, quit_ok, label)
+            if problem:
+                failures.append(problem)
+        finally:
+            host.close()
+    print("%s/%s: %d injection points covered, %d failed" % (name, fault, len(points), len(failures)))
+    for f in failures[:5]:
+        print(f)
+    return 1 if failures or not points else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

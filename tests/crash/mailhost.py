@@ -1,0 +1,193 @@
+"""A private mail host for tests that drive the real popperd binary.
+
+Shared by the crash sweep, the durability check and the concurrency stress
+test: a temp dir with spool/, drop/, a users file and a config; an
+MTA-style deliverer (dotlock + fcntl, as procmail and Postfix local do); a
+POP3 client over `popperd -i` (optionally under strace); an mbox reader.
+"""
+import fcntl
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+PASSWORD = "secret"
+USER = "alice"
+
+
+def crypt_sha512(password, salt="crashsweep"):
+    out = subprocess.run(["perl", "-e", "print crypt($ARGV[0], '$6$' . $ARGV[1])", password, salt],
+                         check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def message(msg_id, body_lines=3, sender="mta@example.org"):
+    """One mbox entry (From_ line + headers + body + separator)."""
+    body = "".join("line %d of %s\n" % (i, msg_id) for i in range(body_lines))
+    return ("From %s Mon Nov 30 06:00:00 2026\n"
+            "Message-ID: <%s@test>\nSubject: %s\n\n%s\n" % (sender, msg_id, msg_id, body))
+
+
+MSGID_RE = re.compile(rb"^Message-ID: <([^@>]+)@test>", re.M | re.I)
+
+
+def ids_in(data):
+    return [m.decode() for m in MSGID_RE.findall(data)]
+
+
+def require_tools(*tools):
+    """Exit 77 (ctest: skipped) when a tool the test needs is missing."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        print("skipped: missing %s" % ", ".join(missing))
+        raise SystemExit(77)
+
+
+class MailHost:
+    def __init__(self, popperd, extra_conf=""):
+        self.popperd = popperd
+        self.dir = tempfile.mkdtemp(prefix="popperd-crash-")
+        os.chmod(self.dir, 0o755)
+        self.spool_dir = os.path.join(self.dir, "spool")
+        self.drop_dir = os.path.join(self.dir, "drop")
+        os.mkdir(self.spool_dir)
+        os.mkdir(self.drop_dir)
+        self.spool = os.path.join(self.spool_dir, USER)
+        # As root the session drops to the mailbox owner: use nobody.
+        self.uid, self.gid = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+        with open(os.path.join(self.dir, "users"), "w") as f:
+            f.write("%s:%s:%d:%d::/nonexistent:\n" % (USER, crypt_sha512(PASSWORD), self.uid, self.gid))
+        self.conf = os.path.join(self.dir, "popperd.conf")
+        with open(self.conf, "w") as f:
+            f.write("users_file = %s/users\nspool_dir = %s\ndrop_dir = %s\n"
+                    "pidfile = %s/popperd.pid\nlog = stderr\nlog_level = debug\n"
+                    "auth_failure_delay = 0ms\nlock_timeout = 5\n%s"
+                    % (self.dir, self.spool_dir, self.drop_dir, self.dir, extra_conf))
+        self.fix_owner(self.spool_dir)
+        self.fix_owner(self.drop_dir)
+
+    def fix_owner(self, path):
+        if os.geteuid() == 0:
+            os.chown(path, self.uid, self.gid)
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_spool(self, data):
+        with open(self.spool, "w") as f:
+            f.write(data)
+        self.fix_owner(self.spool)
+
+    def read_file(self, path):
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def deliver(self, data, timeout=10.0):
+        """Appends like an MTA: dotlock (O_EXCL) then fcntl, then write."""
+        lock = self.spool + ".lock"
+        deadline = time.time() + timeout
+        while True:
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                os.close(fd)
+                break
+            except FileExistsError:
+                if self._break_dead_dotlock(lock):
+                    continue
+                if time.time() > deadline:
+                    raise RuntimeError("dotlock %s held too long" % lock)
+                time.sleep(0.01)
+        try:
+            fd = os.open(self.spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX)
+                os.write(fd, data.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.fix_owner(self.spool)
+        finally:
+            os.unlink(lock)
+
+
+    @staticmethod
+    def _break_dead_dotlock(lock):
+        """Like an MTA's stale-lock check: a lock whose "pid host" owner is gone."""
+        try:
+            with open(lock) as f:
+                pid = int(f.read().split()[0])
+            os.kill(pid, 0)
+            return False
+        except ProcessLookupError:
+            try:
+                os.unlink(lock)
+            except FileNotFoundError:
+                pass
+            return True
+        except (OSError, ValueError, IndexError):
+            return False
+
+
+class PopSession:
+    """popperd -i on one end of a real socket pair; we hold the other end."""
+
+    def __init__(self, host, strace_args=None, log_name="session.log"):
+        self.sock, theirs = socket.socketpair()
+        self.sock.settimeout(20)
+        cmd = [host.popperd, "-i", "-c", host.conf]
+        if strace_args is not None:
+            cmd = ["strace", "-f", "-qq"] + strace_args + ["--"] + cmd
+        self.log_path = os.path.join(host.dir, log_name)
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=theirs, stdout=theirs, stderr=self.log,
+                                     close_fds=True)
+        theirs.close()
+        self.buf = b""
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r")
+
+    def _multiline(self):
+        lines = []
+        while True:
+            line = self._line()
+            if line == b".":
+                return b"\n".join(lines) + (b"\n" if lines else b"")
+            lines.append(line[1:] if line.startswith(b".") else line)
+
+    def cmd(self, text, multiline=False):
+        """Returns (status line, body or None); raises EOFError when gone."""
+        self.sock.sendall(text.encode() + b"\r\n")
+        status = self._line()
+        body = self._multiline() if multiline and status.startswith(b"+OK") else None
+        return status, body
+
+    def greeting(self):
+        return self._line()
+
+    def finish(self, timeout=30):
+        self.sock.close()
+        try:
+            code = self.proc.wait(timeout=timeout)
+        finally:
+            self.log.close()
+        return code
+
+
+def login(session):
+    session.greeting()
+    session.cmd("USER " + USER)
+    status, _ = session.cmd("PASS " + PASSWORD)
+    return status
