@@ -50,8 +50,15 @@ Result<LockedSpool> lock_spool(const DropFiles& files, const LockSettings& setti
         if (!spool) return spool.error();
         auto lock = SpoolLock::acquire(files.spool, spool->fd ? spool->fd.get() : -1, settings);
         if (!lock) return lock.error();
-        if (!spool_was_replaced(files, *spool))
-            return LockedSpool{std::move(*spool), std::move(*lock)};
+        if (spool_was_replaced(files, *spool)) continue;
+        if (spool->fd) {
+            // Sizes seen before the lock are stale: an MTA may have been
+            // half-way through a delivery.
+            auto st = stat_fd(spool->fd.get(), files.spool);
+            if (!st) return st.error();
+            spool->st = *st;
+        }
+        return LockedSpool{std::move(*spool), std::move(*lock)};
     }
     return Error::classified(EWOULDBLOCK, "lock", files.spool, "spool keeps being replaced");
 }
