@@ -38,6 +38,7 @@ void note_privileges() {
 
 int serve_one(const popper::Config& config, int fd) {
     popper::log_redirect_stderr_to_syslog_if_socket();
+    popper::install_session_signals();
     note_privileges();
     return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd,
                                popper::describe_peer(fd));

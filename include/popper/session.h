@@ -21,4 +21,9 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
 // Set by SIGTERM: a session puts the mail back and ends at the next command.
 void request_session_shutdown();
 
+// Signals of a session process (listener child, inetd, systemd Accept=yes):
+// SIGTERM/SIGINT end it gracefully (an UPDATE in progress completes first),
+// SIGPIPE and SIGHUP are ignored so a vanished client cannot kill it mid-step.
+void install_session_signals();
+
 } // namespace popper

@@ -28,8 +28,6 @@ void on_signal(int signo) {
     errno = saved;
 }
 
-void on_session_term(int) { request_session_shutdown(); }
-
 void install(int signo, void (*handler)(int)) {
     struct sigaction sa {};
     sa.sa_handler = handler;
@@ -79,10 +77,7 @@ std::string listener_title(const std::vector<ListeningSocket>& sockets) {
     for (const auto& s : sockets) ::close(s.fd.get());
     ::close(pipe_read);
     ::close(signal_pipe_write);
-    install(SIGCHLD, SIG_DFL);
-    install(SIGHUP, SIG_IGN);
-    install(SIGINT, SIG_IGN);
-    install(SIGTERM, on_session_term);
+    install_session_signals();
     int status = run_session(config, fd, fd, PeerInfo{address});
     ::_exit(status);
 }

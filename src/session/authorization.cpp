@@ -171,7 +171,8 @@ void handle_quit(Session& s, const CommandLine& cmd) {
         return s.writer.err("[SYS/TEMP] Deletions not performed, try again later");
     }
     log_logout(s, "quit");
-    s.writer.ok("Bye, " + std::to_string(left) + " messages left");
+    s.writer.ok("Bye (" + std::to_string(left) + (left == 1 ? " message" : " messages") +
+                " left)");
 }
 
 } // namespace popper

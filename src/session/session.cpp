@@ -84,6 +84,24 @@ void tune_socket(int fd, unsigned idle_timeout_s) {
 
 void request_session_shutdown() { shutdown_requested = 1; }
 
+namespace {
+void on_shutdown_signal(int) { request_session_shutdown(); }
+} // namespace
+
+void install_session_signals() {
+    struct sigaction sa {};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_shutdown_signal;
+    sa.sa_flags = 0; // no SA_RESTART: a blocked read must return
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::sigaction(SIGINT, &sa, nullptr);
+    sa.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &sa, nullptr);
+    ::sigaction(SIGHUP, &sa, nullptr);
+    sa.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &sa, nullptr);
+}
+
 PeerInfo describe_peer(int fd) {
     struct sockaddr_storage addr {};
     socklen_t len = sizeof addr;
@@ -158,7 +176,7 @@ void abandon_session(Session& s, const char* why) {
 
 int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer) {
     tune_socket(out_fd, config.idle_timeout_s);
-    Session s{config, peer, LineReader(in_fd, kMaxCommandLineOctets), ReplyWriter(out_fd)};
+    Session s(config, peer, in_fd, out_fd);
     log_info("connect: addr=" + peer.address);
     set_session_title(s);
     s.writer.ok("popperd ready");

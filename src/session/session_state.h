@@ -25,6 +25,9 @@ struct SessionStats {
 };
 
 struct Session {
+    Session(const Config& c, PeerInfo p, int in_fd, int out_fd)
+        : config(c), peer(std::move(p)), reader(in_fd, kMaxCommandLineOctets), writer(out_fd) {}
+
     const Config& config;
     PeerInfo peer;
     LineReader reader;

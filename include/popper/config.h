@@ -1,0 +1,80 @@
+// The conf file: `key = value` lines, `#` comments. Parsing, defaults,
+// validation with file:line errors, and printing the effective config (-n).
+#pragma once
+
+#include "popper/log.h"
+#include "popper/result.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace popper {
+
+inline constexpr int kExitConfigError = 78; // sysexits.h EX_CONFIG
+// A conf file line is a key and a path or a short list; anything longer is
+// not a conf file (and a bound keeps garbage input cheap to reject).
+inline constexpr size_t kMaxConfigLineOctets = 4096;
+// load_config reads at most this much, so `-f /dev/zero` fails instead of hanging.
+inline constexpr size_t kMaxConfigFileOctets = 1024 * 1024;
+
+struct ListenAddress {
+    std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "::"
+    uint16_t port = 0; // 0 asks the kernel for an ephemeral port (tests)
+    std::string text;  // as written: "127.0.0.1:110", "[::1]:110"
+
+    bool operator==(const ListenAddress &) const = default;
+};
+
+// Parses "addr:port", "[v6addr]:port" or "*:port" (= 0.0.0.0). `host` is the
+// address in inet_ntop's canonical form. Errors carry only a detail text.
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+enum class LockMethod { dotlock, fcntl, flock };
+
+struct Config {
+    std::string source_path; // file the values came from, empty for defaults
+
+    // Any `listen` line in the file replaces this whole list.
+    std::vector<ListenAddress> listen = {{"0.0.0.0", 110, "0.0.0.0:110"}, {"::", 110, "[::]:110"}};
+    std::string users_file = "/etc/popperd/users";
+    std::string spool_dir = "/var/mail";
+    std::string drop_dir = "/var/lib/popperd/drop";
+    std::string pidfile = "/run/popperd.pid";
+
+    // RFC 1939 §3: the autologout timer must be at least 10 minutes. Shorter
+    // values are accepted for tests only (popperd.conf(5) says so).
+    unsigned idle_timeout_s = 600;
+    // Before login a shorter limit, as Dovecot's login timeout.
+    unsigned auth_timeout_s = 180;
+    unsigned max_sessions = 500;
+    unsigned max_sessions_per_ip = 50;
+    // How long a login waits for a spool lock held by an MTA or MUA.
+    unsigned lock_timeout_s = 30;
+    // A dotlock older than this whose owner cannot be shown alive is broken.
+    unsigned dotlock_stale_s = 600;
+    std::vector<LockMethod> lock_methods = {LockMethod::dotlock, LockMethod::fcntl};
+
+    LogTarget log = LogTarget::syslog;
+    LogLevel log_level = LogLevel::info;
+
+    bool enable_last = false;                   // RFC 1460 LAST, for old clients
+    std::string mail_privileged_group = "mail"; // empty: none
+    unsigned auth_failure_delay_ms = 2000;      // delay after each failed login
+    unsigned max_auth_failures = 3;             // disconnect after this many
+
+    bool operator==(const Config &) const = default;
+};
+
+// Reads and validates a conf file. Errors read "FILE:LINE: message"; a file
+// that cannot be read gives "open FILE: reason".
+Result<Config> load_config(const std::string &path);
+// Same, from text already in memory; `source` names it in errors.
+Result<Config> parse_config(const std::string &text, const std::string &source);
+// Every key with its effective value, in conf-file syntax (popperd -n);
+// parse_config reads the output back to an equal Config.
+std::string format_config(const Config &config);
+
+} // namespace popper

@@ -1,0 +1,185 @@
+// The conf-file keys: for each, how its value is read into Config and how the
+// effective value is printed back. One table, so parse and print never disagree.
+#include "config_values.h"
+
+#include <array>
+#include <utility>
+
+namespace popper::conf {
+
+namespace {
+
+constexpr uint64_t kSecond = 1000;
+constexpr uint64_t kDay = 24 * 3600 * kSecond;
+
+// Ranges catch typos ("idle_timeout = 6000m") rather than encode policy; each
+// bound says why it is where it is.
+constexpr uint64_t kMinIdleTimeoutMs = 1 * kSecond; // RFC 1939 §3 wants 10m; less is for tests
+constexpr uint64_t kMinAuthTimeoutMs = 1 * kSecond;
+constexpr uint64_t kMaxTimeoutMs = kDay;                  // a session idle a day is a dead one
+constexpr uint64_t kMinDotlockStaleMs = 1 * kSecond;      // 0 would break every live lock
+constexpr uint64_t kMaxAuthFailureDelayMs = 60 * kSecond; // stays under any client's timeout
+constexpr unsigned kMaxSessionsLimit = 100000;            // beyond fork-per-connection's reach
+constexpr unsigned kMaxAuthFailuresLimit = 1000; // more is brute force, not a forgetful user
+
+Status set_path(std::string_view value, std::string &field) {
+    auto path = parse_absolute_path(value);
+    if (!path)
+        return path.error();
+    field = std::move(*path);
+    return {};
+}
+
+Status set_count(std::string_view value, unsigned min, unsigned max, unsigned &field) {
+    auto count = parse_count(value, min, max);
+    if (!count)
+        return count.error();
+    field = *count;
+    return {};
+}
+
+Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, unsigned &field) {
+    auto ms = parse_duration(value, false, min_ms, max_ms);
+    if (!ms)
+        return ms.error();
+    field = static_cast<unsigned>(*ms / kSecond);
+    return {};
+}
+
+Status add_listen(std::string_view value, Config &config) {
+    auto address = parse_listen_address(value);
+    if (!address)
+        return address.error();
+    for (const auto &other : config.listen) {
+        if (other.host == address->host && other.port == address->port) {
+            return Error::because("", "", shown(value) + " repeats " + shown(other.text));
+        }
+    }
+    config.listen.push_back(std::move(*address));
+    return {};
+}
+
+Status set_log_target(std::string_view value, Config &config) {
+    if (value == "syslog") {
+        config.log = LogTarget::syslog;
+    } else if (value == "stderr") {
+        config.log = LogTarget::stderr_stream;
+    } else {
+        return Error::because("", "", shown(value) + " is not syslog or stderr");
+    }
+    return {};
+}
+
+Status set_log_level(std::string_view value, Config &config) {
+    if (!parse_log_level(value, config.log_level)) {
+        return Error::because("", "",
+                              shown(value) + " is not error, warning, notice, info or debug");
+    }
+    return {};
+}
+
+std::vector<std::string> one(std::string value) {
+    return {std::move(value)};
+}
+std::vector<std::string> seconds(unsigned s) {
+    return one(format_duration(s * kSecond));
+}
+std::vector<std::string> number(unsigned n) {
+    return one(std::to_string(n));
+}
+
+std::vector<std::string> listen_values(const Config &config) {
+    std::vector<std::string> values;
+    for (const auto &address : config.listen)
+        values.push_back(address.text);
+    return values;
+}
+
+constexpr bool kOnce = false;
+constexpr bool kRepeatable = true;
+constexpr bool kNonEmpty = false;
+constexpr bool kMayBeEmpty = true;
+
+using V = std::string_view;
+using C = Config;
+
+const std::array<ConfigKey, 18> kKeys = {{
+    {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
+    {"max_sessions", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
+     [](const C &c) { return number(c.max_sessions); }},
+    {"max_sessions_per_ip", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions_per_ip); },
+     [](const C &c) { return number(c.max_sessions_per_ip); }},
+    {"pidfile", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.pidfile); },
+     [](const C &c) { return one(c.pidfile); }},
+    {"users_file", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.users_file); },
+     [](const C &c) { return one(c.users_file); }},
+    {"spool_dir", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.spool_dir); },
+     [](const C &c) { return one(c.spool_dir); }},
+    {"drop_dir", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.drop_dir); },
+     [](const C &c) { return one(c.drop_dir); }},
+    {"lock_methods", kOnce, kNonEmpty,
+     [](V v, C &c) {
+         auto methods = parse_lock_methods(v);
+         if (!methods)
+             return Status(methods.error());
+         c.lock_methods = std::move(*methods);
+         return Status();
+     },
+     [](const C &c) { return one(format_lock_methods(c.lock_methods)); }},
+    {"lock_timeout", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_seconds(v, 0, kMaxTimeoutMs, c.lock_timeout_s); },
+     [](const C &c) { return seconds(c.lock_timeout_s); }},
+    {"dotlock_stale", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_seconds(v, kMinDotlockStaleMs, kDay, c.dotlock_stale_s); },
+     [](const C &c) { return seconds(c.dotlock_stale_s); }},
+    {"idle_timeout", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_seconds(v, kMinIdleTimeoutMs, kMaxTimeoutMs, c.idle_timeout_s); },
+     [](const C &c) { return seconds(c.idle_timeout_s); }},
+    {"auth_timeout", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_seconds(v, kMinAuthTimeoutMs, kMaxTimeoutMs, c.auth_timeout_s); },
+     [](const C &c) { return seconds(c.auth_timeout_s); }},
+    {"auth_failure_delay", kOnce, kNonEmpty,
+     [](V v, C &c) {
+         auto ms = parse_duration(v, true, 0, kMaxAuthFailureDelayMs);
+         if (!ms)
+             return Status(ms.error());
+         c.auth_failure_delay_ms = static_cast<unsigned>(*ms);
+         return Status();
+     },
+     [](const C &c) { return one(format_duration(c.auth_failure_delay_ms)); }},
+    {"max_auth_failures", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_count(v, 1, kMaxAuthFailuresLimit, c.max_auth_failures); },
+     [](const C &c) { return number(c.max_auth_failures); }},
+    {"enable_last", kOnce, kNonEmpty,
+     [](V v, C &c) {
+         auto yes = parse_yes_no(v);
+         if (!yes)
+             return Status(yes.error());
+         c.enable_last = *yes;
+         return Status();
+     },
+     [](const C &c) { return one(c.enable_last ? "yes" : "no"); }},
+    {"mail_privileged_group", kOnce, kMayBeEmpty,
+     [](V v, C &c) {
+         auto group = parse_group_name(v);
+         if (!group)
+             return Status(group.error());
+         c.mail_privileged_group = std::move(*group);
+         return Status();
+     },
+     [](const C &c) { return one(c.mail_privileged_group); }},
+    {"log", kOnce, kNonEmpty, set_log_target,
+     [](const C &c) { return one(c.log == LogTarget::syslog ? "syslog" : "stderr"); }},
+    {"log_level", kOnce, kNonEmpty, set_log_level,
+     [](const C &c) { return one(std::string(log_level_name(c.log_level))); }},
+}};
+
+} // namespace
+
+std::span<const ConfigKey> config_keys() {
+    return kKeys;
+}
+
+} // namespace popper::conf
