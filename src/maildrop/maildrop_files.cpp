@@ -46,6 +46,12 @@ Result<UniqueFd> open_own_file(const std::string& path, int flags) {
     if (!fd) {
         if (fd.error().errnum == ELOOP)
             return Error::classified(ELOOP, "refuse", path, "is a symlink");
+        struct stat st {};
+        if ((fd.error().errnum == EACCES || fd.error().errnum == EISDIR) &&
+            ::lstat(path.c_str(), &st) == 0) {
+            // Say which rule the file breaks rather than "Permission denied".
+            if (auto ok = check_own_regular_file(st, path); !ok) return ok.error();
+        }
         return fd.error();
     }
     auto st = stat_fd(fd->get(), path);

@@ -61,11 +61,17 @@ class MailHost:
         with open(os.path.join(self.dir, "users"), "w") as f:
             f.write("%s:%s:%d:%d::/nonexistent:\n" % (USER, crypt_sha512(PASSWORD), self.uid, self.gid))
         self.conf = os.path.join(self.dir, "popperd.conf")
+        settings = {"users_file": self.dir + "/users", "spool_dir": self.spool_dir,
+                    "drop_dir": self.drop_dir, "pidfile": self.dir + "/popperd.pid",
+                    "log": "stderr", "log_level": "debug", "auth_failure_delay": "0ms",
+                    "lock_timeout": "5"}
+        # Lines of `extra_conf` override these defaults, key by key.
+        for line in extra_conf.splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                settings[key.strip()] = value.strip()
         with open(self.conf, "w") as f:
-            f.write("users_file = %s/users\nspool_dir = %s\ndrop_dir = %s\n"
-                    "pidfile = %s/popperd.pid\nlog = stderr\nlog_level = debug\n"
-                    "auth_failure_delay = 0ms\nlock_timeout = 5\n%s"
-                    % (self.dir, self.spool_dir, self.drop_dir, self.dir, extra_conf))
+            f.write("".join("%s = %s\n" % kv for kv in settings.items()))
         self.fix_owner(self.spool_dir)
         self.fix_owner(self.drop_dir)
 

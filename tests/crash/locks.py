@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Spool locks against a second process holding each kind (issue 5 §4).
+
+For dotlock, fcntl and flock: while another process holds the lock, a login
+waits lock_timeout and answers -ERR [IN-USE] with every byte of the spool
+unchanged; when the holder lets go within lock_timeout, the login waits and
+succeeds. A dotlock left by a dead popperd is broken at once, one older than
+dotlock_stale is broken and logged, a fresh one of a live owner is honoured.
+
+usage: locks.py POPPERD
+"""
+import fcntl
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mailhost import MailHost, PopSession, login, message, require_tools  # noqa: E402
+
+HOLDER = r"""
+import fcntl, os, sys, time
+kind, path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+if kind == "dotlock":
+    fd = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, b"%d\n" % os.getpid())
+else:
+    fd = os.open(path, os.O_RDWR)
+    if kind == "fcntl":
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(seconds)
+if kind == "dotlock":
+    os.unlink(path + ".lock")
+"""
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def hold(host, kind, seconds):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, kind, host.spool, str(seconds)],
+                            stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"held"
+    return proc
+
+
+def try_login(host):
+    session = PopSession(host)
+    started = time.time()
+    try:
+        status = login(session)
+        if status.startswith(b"+OK"):
+            session.cmd("QUIT")
+    finally:
+        session.finish()
+    return status, time.time() - started
+
+
+def methods_for(kind):
+    return {"dotlock": "dotlock", "fcntl": "fcntl", "flock": "flock"}[kind]
+
+
+def main():
+    popperd = sys.argv[1]
+    require_tools("perl")
+    for kind in ("dotlock", "fcntl", "flock"):
+        conf = "lock_timeout = 1\nlock_methods = %s\n" % ("dotlock fcntl flock" if kind == "flock" else "dotlock fcntl")
+        host = MailHost(popperd, conf)
+        try:
+            host.write_spool(message("a") + message("b"))
+            before = host.read_file(host.spool)
+            holder = hold(host, kind, 3)
+            status, waited = try_login(host)
+            holder.wait()
+            check(status.startswith(b"-ERR [IN-USE]"), "%s held: login answers [IN-USE] (%r)" % (kind, status))
+            check(waited >= 0.9, "%s held: login waited lock_timeout (%.2f s)" % (kind, waited))
+            check(host.read_file(host.spool) == before, "%s held: spool unchanged" % kind)
+            holder = hold(host, kind, 0.4)
+            status, waited = try_login(host)
+            holder.wait()
+            check(status.startswith(b"+OK"), "%s released within lock_timeout: login succeeds (%r)" % (kind, status))
+        finally:
+            host.close()
+
+    # Stale dotlocks.
+    host = MailHost(popperd, "lock_timeout = 1\ndotlock_stale = 2\n")
+    try:
+        host.write_spool(message("a"))
+        lock = host.spool + ".lock"
+        with open(lock, "w") as f:
+            f.write("0")
+        old = time.time() - 10
+        os.utime(lock, (old, old))
+        status, _ = try_login(host)
+        check(status.startswith(b"+OK"), "dotlock older than dotlock_stale is broken (%r)" % status)
+        log = host.read_file(os.path.join(host.dir, "session.log")).decode()
+        check("broke stale dotlock" in log, "breaking a stale dotlock is logged")
+        check(not os.path.exists(lock), "our dotlock is gone after the session")
+
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        with open(lock, "w") as f:
+            f.write("%d %s\n" % (dead.pid, os.uname().nodename))
+        status, waited = try_login(host)
+        check(status.startswith(b"+OK") and waited < 0.9,
+              "dotlock of a dead popperd on this host is broken at once (%r, %.2f s)" % (status, waited))
+
+        with open(lock, "w") as f:
+            f.write("%d %s\n" % (os.getpid(), os.uname().nodename))
+        status, _ = try_login(host)
+        check(status.startswith(b"-ERR [IN-USE]"), "fresh dotlock of a live owner is honoured (%r)" % status)
+        os.unlink(lock)
+    finally:
+        host.close()
+
+    # One POP session per mailbox.
+    host = MailHost(popperd)
+    try:
+        host.write_spool(message("a"))
+        first = PopSession(host, None, "first.log")
+        check(login(first).startswith(b"+OK"), "first session logs in")
+        status, _ = try_login(host)
+        check(status.startswith(b"-ERR [IN-USE]"), "second concurrent session gets [IN-USE] (%r)" % status)
+        first.cmd("QUIT")
+        first.finish()
+    finally:
+        host.close()
+    print("locks: %d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
