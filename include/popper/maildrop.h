@@ -12,7 +12,9 @@
 //   drop_dir/U.pop.new      a drop being built; garbage if found at login
 //   drop_dir/U.pop.moving   a new drop whose last bytes may still be in S
 //   drop_dir/U.pop.commit   a finished session's drop; S may not yet be replaced
-//   drop_dir/U.pop.journal  "moving N INO" / "commit N INO": S's size and inode
+//   drop_dir/U.pop.compact  same filesystem: the drop becoming the next S
+//   drop_dir/U.pop.tail     kept messages after the first deleted one
+//   drop_dir/U.pop.journal  "KIND N INO TAIL": the step, S's size and inode
 //   drop_dir/U.session      fcntl-locked for the life of a session
 //   dir(S)/.S.popperd-new   the next S being built (renamed over S)
 #pragma once
@@ -27,6 +29,10 @@
 #include <vector>
 
 namespace popper {
+
+namespace maildrop_detail {
+struct SpoolFile;
+}
 
 struct MaildropSettings {
     std::string user;       // a valid user name (names the drop files)
@@ -56,6 +62,8 @@ public:
     Status commit(const std::vector<bool>& deleted);
 
 private:
+    Status commit_in_place(const std::vector<bool>& deleted,
+                           const maildrop_detail::SpoolFile& spool);
     MaildropSettings settings_;
     UniqueFd session_lock_;
     UniqueFd drop_fd_;

@@ -79,7 +79,7 @@ Status check_is_mbox(const SpoolFile& spool, const std::string& path) {
 Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
     uint64_t n = static_cast<uint64_t>(spool.st.st_size);
     if (auto j = write_journal(files.journal,
-                               {"moving", n, static_cast<uint64_t>(spool.st.st_ino)});
+                               {"moving", n, static_cast<uint64_t>(spool.st.st_ino), 0});
         !j)
         return j;
     auto fresh = create_exclusive(files.new_drop, 0600);
@@ -104,6 +104,31 @@ Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
         if (auto gone = unlink_path(files.drop); !gone) return gone;
     }
     if (auto cut = cut_spool_prefix(files, spool, n); !cut) return cut;
+    if (auto r = rename_path(files.moving, files.drop); !r) return r;
+    return fsync_dir(files.drop_dir);
+}
+
+// Same filesystem, no drop left over: the spool file itself becomes the
+// drop (one rename, no copy) and an empty spool takes its place.
+Status rename_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
+    uint64_t n = static_cast<uint64_t>(spool.st.st_size);
+    if (auto j = write_journal(files.journal,
+                               {"moving", n, static_cast<uint64_t>(spool.st.st_ino), 0});
+        !j)
+        return j;
+    if (auto r = rename_path(files.spool, files.moving); !r) return r;
+    if (auto s = fsync_dir(files.drop_dir); !s) return s;
+    // Other members of the mail group may read the spool; not the drop.
+    if (::fchmod(spool.fd.get(), 0600) != 0) return Error::from_errno("chmod", files.moving);
+    auto fresh = create_exclusive(files.spool, spool.st.st_mode & 07777);
+    if (fresh) {
+        ::fchmod(fresh->get(), spool.st.st_mode & 07777); // not narrowed by umask
+        if (::fchown(fresh->get(), static_cast<uid_t>(-1), spool.st.st_gid) != 0)
+            return Error::from_errno("chown", files.spool);
+        if (auto s = fsync_dir(files.spool_dir); !s) return s;
+    } else if (fresh.error().errnum != EEXIST) {
+        return fresh.error(); // the next login finishes the step
+    }
     if (auto r = rename_path(files.moving, files.drop); !r) return r;
     return fsync_dir(files.drop_dir);
 }
@@ -142,7 +167,10 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
         const SpoolFile& spool = locked->spool;
         if (spool.fd && spool.st.st_size > 0) {
             if (auto m = check_is_mbox(spool, files.spool); !m) return m.error();
-            if (auto moved = move_spool_into_drop(files, spool); !moved) return moved.error();
+            bool quick = !path_exists(files.drop) && same_filesystem(files.drop_dir, files.spool_dir);
+            auto moved = quick ? rename_spool_into_drop(files, spool)
+                               : move_spool_into_drop(files, spool);
+            if (!moved) return moved.error();
         } else if (!path_exists(files.drop)) {
             if (auto made = create_empty_drop(files); !made) return made.error();
         }
@@ -159,32 +187,96 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
     return drop;
 }
 
-Status Maildrop::commit(const std::vector<bool>& deleted) {
+namespace {
+
+bool is_deleted(const std::vector<bool>& deleted, size_t i) {
+    return i < deleted.size() && deleted[i];
+}
+
+// Copies the kept messages among [first, messages.size()) of the drop, with
+// their separators, in runs; then what an MTA appended to the drop's inode
+// after it was indexed (possible only for deliverers that skip dotlocks).
+Status copy_kept(MboxWriter& writer, const MboxIndex& index, const std::vector<bool>& deleted,
+                 size_t first, int drop_fd, const std::string& drop_path, uint64_t drop_size) {
+    const auto& messages = index.messages;
+    for (size_t i = first; i < messages.size();) {
+        if (is_deleted(deleted, i)) {
+            ++i;
+            continue;
+        }
+        size_t run_end = i;
+        while (run_end < messages.size() && !is_deleted(deleted, run_end)) ++run_end;
+        uint64_t from = messages[i].from_line;
+        uint64_t to = run_end < messages.size() ? messages[run_end].from_line : index.file_size;
+        if (auto a = writer.append(drop_fd, from, to - from, drop_path); !a) return a;
+        i = run_end;
+    }
+    if (drop_size > index.file_size)
+        return writer.append(drop_fd, index.file_size, drop_size - index.file_size, drop_path);
+    return {};
+}
+
+} // namespace
+
+// Same filesystem: the drop becomes the new spool. Only the octets from the
+// first deleted message on are rewritten (from a tail file built first), then
+// the mail that arrived meanwhile is appended. A QUIT that deleted nothing
+// appends the new mail and renames; DELE of all truncates to zero.
+Status Maildrop::commit_in_place(const std::vector<bool>& deleted, const SpoolFile& spool) {
     const DropFiles files = DropFiles::for_settings(settings_);
     const auto& messages = index_.messages;
+    auto drop_st = stat_fd(drop_fd_.get(), drop_path_);
+    if (!drop_st) return drop_st.error();
+    uint64_t drop_size = static_cast<uint64_t>(drop_st->st_size);
+    size_t first = 0;
+    while (first < messages.size() && !is_deleted(deleted, first)) ++first;
+    uint64_t cut = first < messages.size() ? messages[first].from_line : index_.file_size;
+    if (cut > drop_size) return Error::because("update", drop_path_, "drop file shrank");
+
+    uint64_t tail_size = 0;
+    if (auto gone = unlink_path(files.tail); !gone) return gone;
+    if (first < messages.size() || drop_size > index_.file_size) {
+        auto tail = create_exclusive(files.tail, 0600);
+        if (!tail) return tail.error();
+        MboxWriter writer(tail->get(), files.tail);
+        if (auto c = copy_kept(writer, index_, deleted, first + 1, drop_fd_.get(), drop_path_,
+                               drop_size);
+            !c)
+            return c;
+        tail_size = writer.size();
+        if (auto s = fsync_fd(tail->get(), files.tail); !s) return s;
+    }
+    uint64_t inode = spool.fd ? static_cast<uint64_t>(spool.st.st_ino) : 0;
+    // Commit point (invariants 1 and 2): once the drop is renamed to
+    // ".compact" the deletions stand and recovery redoes finish_compact.
+    if (auto j = write_journal(files.journal, {"compact", cut, inode, tail_size}); !j) return j;
+    if (auto r = rename_path(files.drop, files.compact); !r) return r;
+    if (auto s = fsync_dir(files.drop_dir); !s) return s;
+    return finish_compact(files, Journal{"compact", cut, inode, tail_size});
+}
+
+Status Maildrop::commit(const std::vector<bool>& deleted) {
+    const DropFiles files = DropFiles::for_settings(settings_);
 
     auto locked = lock_spool(files, settings_.locks);
     if (!locked) return locked.error();
     const SpoolFile& spool = locked->spool;
+    if (same_filesystem(files.drop_dir, files.spool_dir)) {
+        auto done = commit_in_place(deleted, spool);
+        if (done) drop_fd_.reset();
+        return done;
+    }
 
     if (auto gone = unlink_path(files.spool_tmp); !gone) return gone;
     auto tmp = create_exclusive(files.spool_tmp, 0600);
     if (!tmp) return tmp.error();
     MboxWriter writer(tmp->get(), files.spool_tmp);
-    // Kept messages are copied with their separators, in runs.
-    for (size_t i = 0; i < messages.size();) {
-        if (i < deleted.size() && deleted[i]) {
-            ++i;
-            continue;
-        }
-        size_t run_end = i;
-        while (run_end < messages.size() && !(run_end < deleted.size() && deleted[run_end]))
-            ++run_end;
-        uint64_t from = messages[i].from_line;
-        uint64_t to = run_end < messages.size() ? messages[run_end].from_line : index_.file_size;
-        if (auto a = writer.append(drop_fd_.get(), from, to - from, drop_path_); !a) return a;
-        i = run_end;
-    }
+    auto drop_st = stat_fd(drop_fd_.get(), drop_path_);
+    if (!drop_st) return drop_st.error();
+    if (auto c = copy_kept(writer, index_, deleted, 0, drop_fd_.get(), drop_path_,
+                           static_cast<uint64_t>(drop_st->st_size));
+        !c)
+        return c;
     auto copied = prepare_spool_tmp(files, tmp->get(), writer, spool, 0, false);
     if (!copied) return copied.error();
 
@@ -192,7 +284,7 @@ Status Maildrop::commit(const std::vector<bool>& deleted) {
     // ".commit" the deletions stand; the journal lets the next login finish
     // replacing the spool with everything that arrived meanwhile.
     uint64_t inode = spool.fd ? static_cast<uint64_t>(spool.st.st_ino) : 0;
-    if (auto j = write_journal(files.journal, {"commit", *copied, inode}); !j) return j;
+    if (auto j = write_journal(files.journal, {"commit", *copied, inode, 0}); !j) return j;
     if (auto r = rename_path(files.drop, files.commit); !r) return r;
     if (auto s = fsync_dir(files.drop_dir); !s) return s;
     if (auto installed = install_spool_tmp(files); !installed) return installed;

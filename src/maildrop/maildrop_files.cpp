@@ -17,6 +17,8 @@ DropFiles DropFiles::for_settings(const MaildropSettings& settings) {
     f.new_drop = base + ".pop.new";
     f.moving = base + ".pop.moving";
     f.commit = base + ".pop.commit";
+    f.compact = base + ".pop.compact";
+    f.tail = base + ".pop.tail";
     f.journal = base + ".pop.journal";
     f.session = base + ".session";
     f.spool = settings.spool_path;
@@ -88,9 +90,10 @@ Result<UniqueFd> create_exclusive(const std::string& path, mode_t mode) {
 Status write_journal(const std::string& path, const Journal& journal) {
     // Only read while a .moving or .commit file exists, and written only when
     // neither does: a torn journal is never consulted.
-    char line[96];
-    int len = std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 "\n",
-                            journal.kind.c_str(), journal.spool_size, journal.spool_inode);
+    char line[128];
+    int len = std::snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                            journal.kind.c_str(), journal.spool_size, journal.spool_inode,
+                            journal.tail_size);
     if (auto gone = unlink_path(path); !gone) return gone;
     auto fd = create_exclusive(path, 0600);
     if (!fd) return fd.error();
@@ -101,15 +104,16 @@ Status write_journal(const std::string& path, const Journal& journal) {
 Result<Journal> read_journal(const std::string& path, const std::string& expected_kind) {
     auto fd = open_own_file(path, O_RDONLY);
     if (!fd) return fd.error();
-    char buf[96] = {};
+    char buf[128] = {};
     auto got = read_some(fd->get(), buf, sizeof buf - 1, path);
     if (!got) return got.error();
     char kind[16] = {};
-    unsigned long long size = 0, inode = 0;
-    if (std::sscanf(buf, "%15s %llu %llu", kind, &size, &inode) != 3 || expected_kind != kind)
+    unsigned long long size = 0, inode = 0, tail = 0;
+    if (std::sscanf(buf, "%15s %llu %llu %llu", kind, &size, &inode, &tail) != 4 ||
+        expected_kind != kind)
         return Error::classified(EILSEQ, "read journal", path,
                                  "does not describe a '" + expected_kind + "' step");
-    return Journal{kind, size, inode};
+    return Journal{kind, size, inode, tail};
 }
 
 Status MboxWriter::ensure_separator() {
@@ -158,11 +162,11 @@ Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWrite
         }
         // The spool keeps its mode and group; we already are its owner.
         if (::fchmod(tmp_fd, spool.st.st_mode & 07777) != 0)
-            return Error::from_errno("chmod", files.spool_tmp);
+            return Error::from_errno("chmod", writer.path());
         struct stat tmp_st {};
         if (::fstat(tmp_fd, &tmp_st) == 0 && tmp_st.st_gid != spool.st.st_gid &&
             ::fchown(tmp_fd, static_cast<uid_t>(-1), spool.st.st_gid) != 0)
-            return Error::from_errno("chown", files.spool_tmp);
+            return Error::from_errno("chown", writer.path());
     }
     // Shells and biff report new mail when mtime > atime: say so only when
     // mail the client has not seen remains.
@@ -172,7 +176,7 @@ Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWrite
     earlier.tv_sec -= 1;
     struct timespec times[2] = {unread_mail ? earlier : now, unread_mail ? now : earlier};
     ::futimens(tmp_fd, times);
-    if (auto s = fsync_fd(tmp_fd, files.spool_tmp); !s) return s.error();
+    if (auto s = fsync_fd(tmp_fd, writer.path()); !s) return s.error();
     return spool_size;
 }
 
@@ -189,6 +193,41 @@ Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t
     auto prepared = prepare_spool_tmp(files, tmp->get(), writer, spool, moved, false);
     if (!prepared) return prepared.error();
     return install_spool_tmp(files);
+}
+
+bool same_filesystem(const std::string& dir_a, const std::string& dir_b) {
+    struct stat a {}, b {};
+    return ::stat(dir_a.c_str(), &a) == 0 && ::stat(dir_b.c_str(), &b) == 0 && a.st_dev == b.st_dev;
+}
+
+Status finish_compact(const DropFiles& files, const Journal& journal) {
+    auto spool = open_spool(files.spool);
+    if (!spool) return spool.error();
+    if (journal.spool_inode != 0 && spool->fd &&
+        static_cast<uint64_t>(spool->st.st_ino) != journal.spool_inode)
+        return Error::classified(EILSEQ, "update", files.spool,
+                                 "spool was replaced during an update; nothing changed");
+    auto compact = open_own_file(files.compact, O_RDWR);
+    if (!compact) return compact.error();
+    // Everything from the truncation point on is rewritten from the tail
+    // file and the spool, so doing it twice gives the same bytes.
+    if (auto t = truncate_fd(compact->get(), static_cast<off_t>(journal.spool_size), files.compact);
+        !t)
+        return t;
+    MboxWriter writer(compact->get(), files.compact, journal.spool_size);
+    if (journal.tail_size > 0) {
+        auto tail = open_own_file(files.tail, O_RDONLY);
+        if (!tail) return tail.error();
+        if (auto a = writer.append(tail->get(), 0, journal.tail_size, files.tail); !a) return a;
+    }
+    // The spool's mode, group and times go to the file that replaces it;
+    // the new spool keeps the drop's inode.
+    auto prepared = prepare_spool_tmp(files, compact->get(), writer, *spool, 0, false);
+    if (!prepared) return prepared.error();
+    if (auto r = rename_path(files.compact, files.spool); !r) return r;
+    if (auto s = fsync_dir(files.spool_dir); !s) return s;
+    if (auto gone = unlink_path(files.tail); !gone) return gone;
+    return fsync_dir(files.drop_dir);
 }
 
 } // namespace popper::maildrop_detail

@@ -12,7 +12,7 @@
 namespace popper::maildrop_detail {
 
 struct DropFiles {
-    std::string drop_dir, drop, new_drop, moving, commit, journal, session;
+    std::string drop_dir, drop, new_drop, moving, commit, compact, tail, journal, session;
     std::string spool, spool_dir, spool_tmp;
 
     static DropFiles for_settings(const MaildropSettings& settings);
@@ -35,9 +35,10 @@ bool path_exists(const std::string& path);
 Result<UniqueFd> create_exclusive(const std::string& path, mode_t mode);
 
 struct Journal {
-    std::string kind; // "moving" or "commit"
-    uint64_t spool_size = 0;
-    uint64_t spool_inode = 0;
+    std::string kind;         // "moving", "commit" or "compact"
+    uint64_t spool_size = 0;  // moving/commit: spool octets taken; compact: truncate offset
+    uint64_t spool_inode = 0; // the spool's inode when the step began (0: no spool)
+    uint64_t tail_size = 0;   // compact: octets of the tail file
 };
 Status write_journal(const std::string& path, const Journal& journal);
 Result<Journal> read_journal(const std::string& path, const std::string& expected_kind);
@@ -59,6 +60,15 @@ private:
     std::string path_;
     uint64_t size_ = 0;
 };
+
+// True when both paths live on one filesystem, so rename(2) can move files
+// between them instead of copying.
+bool same_filesystem(const std::string& dir_a, const std::string& dir_b);
+
+// Update step "compact" (same filesystem): the drop, renamed ".compact", is
+// cut at `journal.spool_size`, gets the tail file and then all of the spool
+// appended, and replaces the spool. Idempotent: recovery calls it again.
+Status finish_compact(const DropFiles& files, const Journal& journal);
 
 // Recovers what a crashed session left (the spool lock must be held). After
 // it, at most `drop` exists among the drop files.

@@ -58,7 +58,11 @@ Status finish_moving(const DropFiles& files) {
     if (auto gone = unlink_path(files.drop); !gone) return gone; // .moving contains it
     auto spool = open_spool(files.spool);
     if (!spool) return spool.error();
-    if (spool_is(*spool, journal->spool_inode) && journal->spool_size > 0) {
+    auto moving_st = stat_fd(moving->get(), files.moving);
+    if (!moving_st) return moving_st.error();
+    // Renamed rather than copied: the spool no longer holds those octets.
+    bool renamed = static_cast<uint64_t>(moving_st->st_ino) == journal->spool_inode;
+    if (!renamed && spool_is(*spool, journal->spool_inode) && journal->spool_size > 0) {
         auto same = spool_starts_with_tail_of(*spool, files.spool, moving->get(), files.moving,
                                               journal->spool_size);
         if (!same) return same.error();
@@ -110,6 +114,13 @@ Status recover(const DropFiles& files) {
     // Files built before a commit point are garbage: their content is still
     // where it came from.
     if (auto gone = unlink_path(files.new_drop); !gone) return gone;
+    if (path_exists(files.compact)) {
+        auto journal = read_journal(files.journal, "compact");
+        if (!journal) return journal.error();
+        if (auto done = finish_compact(files, *journal); !done) return done;
+        log_notice("finished an interrupted QUIT: " + files.compact + " became " + files.spool);
+    }
+    if (auto gone = unlink_path(files.tail); !gone) return gone;
     if (path_exists(files.commit)) {
         if (auto done = finish_commit(files); !done) return done;
     }

@@ -130,25 +130,26 @@ void handle_pass(Session& s, const CommandLine& cmd) {
     s.pending_user.clear();
     const std::string& password = cmd.rest;
 
-    std::optional<UserEntry> entry;
+    UserLookup lookup;
     if (is_valid_user_name(name)) {
-        auto found = find_user(s.config.users_file, name);
+        auto found = lookup_user(s.config.users_file, name);
         if (!found) {
             log_error("cannot read users file: " + found.error().message());
             s.writer.err("[SYS/TEMP] Authentication unavailable, try again later");
             return;
         }
-        entry = std::move(*found);
+        lookup = std::move(*found);
     }
-    if (!entry) {
-        verify_dummy("", password);
+    // Every branch does one crypt(3) of the site's scheme and cost: unknown,
+    // disabled and wrong answers cannot be told apart by time (invariant 5).
+    if (!lookup.entry) {
+        verify_dummy(lookup.scheme_like, password);
         return fail_login(s, name, is_valid_user_name(name) ? "unknown-user" : "invalid-name");
     }
-    if (entry->disabled()) {
-        verify_dummy(entry->hash.substr(1), password);
-        return fail_login(s, name, "disabled");
-    }
-    if (!verify_password(entry->hash, password)) return fail_login(s, name, "bad-password");
+    const std::optional<UserEntry>& entry = lookup.entry;
+    bool matches = verify_password(entry->hash, password);
+    if (entry->disabled()) return fail_login(s, name, "disabled");
+    if (!matches) return fail_login(s, name, "bad-password");
     enter_transaction(s, *entry);
 }
 

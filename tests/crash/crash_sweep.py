@@ -8,7 +8,9 @@ ENOSPC, or EIO) at exactly that call. After each run, mail is delivered as
 an MTA would, and a clean login must see every message exactly once, minus
 the deleted ones when QUIT answered +OK (invariants 1 and 2 of DESIGN.md).
 
-usage: crash_sweep.py POPPERD SCENARIO FAULT      FAULT: kill | enospc | eio
+usage: crash_sweep.py POPPERD SCENARIO FAULT [--copy]
+FAULT: kill | enospc | eio. --copy puts the drop dir on another filesystem
+(/dev/shm), so the copying paths are swept instead of the renaming ones.
 """
 import collections
 import os
@@ -16,7 +18,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mailhost import MailHost, PopSession, login, message, ids_in, require_tools  # noqa: E402
+from mailhost import MailHost, PopSession, login, message, ids_in, other_filesystem_dir, require_tools  # noqa: E402
 
 SCENARIOS = {
     # name: (leftover drop messages, spool messages, DELE numbers, delivered during, QUIT?)
@@ -66,13 +68,14 @@ def injection_points(trace_path):
 
 
 class Scenario:
-    def __init__(self, popperd, name):
+    def __init__(self, popperd, name, drop_fs=None):
         self.popperd = popperd
+        self.drop_fs = drop_fs
         self.name = name
         self.drop_n, self.spool_n, self.dele, self.during_n, self.quit = SCENARIOS[name]
 
     def setup(self):
-        host = MailHost(self.popperd)
+        host = MailHost(self.popperd, drop_fs=self.drop_fs)
         self.old_ids = ["old%d" % i for i in range(self.drop_n)]
         self.spool_ids = ["spool%d" % i for i in range(self.spool_n)]
         if self.old_ids:
@@ -161,7 +164,16 @@ class Scenario:
 def main():
     require_tools("strace", "perl")
     popperd, name, fault = sys.argv[1], sys.argv[2], sys.argv[3]
-    scenario = Scenario(popperd, name)
+    drop_fs = None
+    if "--copy" in sys.argv[4:]:
+        drop_fs = other_filesystem_dir()
+        if drop_fs is None:
+            print("skipped: no second filesystem for the drop dir")
+            return 77
+        fault_label = fault + "/copy"
+    else:
+        fault_label = fault
+    scenario = Scenario(popperd, name, drop_fs)
     host = scenario.setup()
     trace = os.path.join(host.dir, "trace")
     quit_sent, quit_ok = scenario.drive(host, ["-y", "-o", trace])
@@ -186,7 +198,7 @@ def main():
                 failures.append(problem)
         finally:
             host.close()
-    print("%s/%s: %d injection points covered, %d failed" % (name, fault, len(points), len(failures)))
+    print("%s/%s: %d injection points covered, %d failed" % (name, fault_label, len(points), len(failures)))
     for f in failures[:5]:
         print(f)
     return 1 if failures or not points else 0

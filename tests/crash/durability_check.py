@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from crash_sweep import Scenario  # noqa: E402
-from mailhost import require_tools  # noqa: E402
+from mailhost import other_filesystem_dir, require_tools  # noqa: E402
 
 LINE_RE = re.compile(r"^(?:\d+\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)")
 FD_PATH_RE = re.compile(r"^\d+<([^>]*)>")
@@ -80,8 +80,12 @@ def main():
     popperd = sys.argv[1]
     total = 0
     failed = False
-    for name in ("leftover-drop", "dele-some", "first-login"):
-        scenario = Scenario(popperd, name)
+    other_fs = other_filesystem_dir()
+    runs = [(n, None) for n in ("leftover-drop", "dele-some", "first-login")]
+    if other_fs:  # the copying paths too, with the drop dir on another filesystem
+        runs += [(n, other_fs) for n in ("leftover-drop", "dele-some", "first-login")]
+    for name, drop_fs in runs:
+        scenario = Scenario(popperd, name, drop_fs)
         host = scenario.setup()
         try:
             trace = os.path.join(host.dir, "trace")

@@ -38,6 +38,18 @@ def ids_in(data):
     return [m.decode() for m in MSGID_RE.findall(data)]
 
 
+def other_filesystem_dir():
+    """A directory on a filesystem other than the temp dir's, or None."""
+    tmp_dev = os.stat(tempfile.gettempdir()).st_dev
+    for candidate in ("/dev/shm", "/run", "/var/tmp"):
+        try:
+            if os.stat(candidate).st_dev != tmp_dev and os.access(candidate, os.W_OK):
+                return candidate
+        except OSError:
+            pass
+    return None
+
+
 def require_tools(*tools):
     """Exit 77 (ctest: skipped) when a tool the test needs is missing."""
     missing = [t for t in tools if shutil.which(t) is None]
@@ -47,12 +59,17 @@ def require_tools(*tools):
 
 
 class MailHost:
-    def __init__(self, popperd, extra_conf=""):
+    def __init__(self, popperd, extra_conf="", drop_fs=None, base=None):
+        """drop_fs: a directory on another filesystem for the drop dir, so
+        the maildrop takes its copying paths instead of renaming."""
         self.popperd = popperd
-        self.dir = tempfile.mkdtemp(prefix="popperd-crash-")
+        self.dir = tempfile.mkdtemp(prefix="popperd-crash-", dir=base)
         os.chmod(self.dir, 0o755)
         self.spool_dir = os.path.join(self.dir, "spool")
-        self.drop_dir = os.path.join(self.dir, "drop")
+        self.other_fs_dir = tempfile.mkdtemp(prefix="popperd-drop-", dir=drop_fs) if drop_fs else None
+        self.drop_dir = os.path.join(self.other_fs_dir or self.dir, "drop")
+        if self.other_fs_dir:
+            os.chmod(self.other_fs_dir, 0o755)
         os.mkdir(self.spool_dir)
         os.mkdir(self.drop_dir)
         self.spool = os.path.join(self.spool_dir, USER)
@@ -81,6 +98,8 @@ class MailHost:
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.other_fs_dir:
+            shutil.rmtree(self.other_fs_dir, ignore_errors=True)
 
     def write_spool(self, data):
         with open(self.spool, "w") as f:
