@@ -1,0 +1,93 @@
+// The digest half of a message's identity: see message_identity.h.
+#include "message_identity.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace popper {
+namespace {
+
+// Fields that MUAs add or rewrite in the spool (mbox status flags, IMAP
+// keywords, sizes); hashing them would change the UIDL when a client reads
+// the mailbox locally.
+constexpr std::string_view kRewrittenFields[] = {
+    "status",           "x-status",          "x-keywords",     "x-uid",
+    "x-mozilla-status", "x-mozilla-status2", "content-length", "lines"};
+
+bool equals_ignoring_case(std::string_view a, std::string_view lower) {
+    if (a.size() != lower.size())
+        return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+        if (c != lower[i])
+            return false;
+    }
+    return true;
+}
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::string_view without_line_ending(std::string_view line) {
+    if (!line.empty() && line.back() == '\n')
+        line.remove_suffix(1);
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    return line;
+}
+
+// RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
+bool is_valid_uidl(std::string_view value) {
+    if (value.empty() || value.size() > kMaxUidlOctets)
+        return false;
+    return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+} // namespace
+
+HeaderDigest::HeaderDigest(std::string_view from_line) {
+    md5_.update(from_line.substr(0, kMaxIdentityHeaderOctets));
+    md5_.update("\n");
+}
+
+void HeaderDigest::add_header_line(std::string_view line) {
+    if (header_octets_ >= kMaxIdentityHeaderOctets)
+        return;
+    line = line.substr(0, kMaxIdentityHeaderOctets - header_octets_);
+    header_octets_ += line.size();
+    line = without_line_ending(line);
+
+    bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+    if (!continuation) {
+        // RFC 5322 §2.2: field-name ":" (obsolete syntax allows space before the colon).
+        size_t colon = line.find(':');
+        std::string_view name =
+            colon == std::string_view::npos ? std::string_view{} : trim(line.substr(0, colon));
+        skipping_field_ =
+            std::any_of(std::begin(kRewrittenFields), std::end(kRewrittenFields),
+                        [&](std::string_view f) { return equals_ignoring_case(name, f); });
+        if (!x_uidl_seen_ && equals_ignoring_case(name, "x-uidl")) {
+            x_uidl_seen_ = true;
+            std::string_view value = trim(line.substr(colon + 1));
+            if (is_valid_uidl(value))
+                x_uidl_ = value;
+        }
+    }
+    if (skipping_field_)
+        return;
+    md5_.update(line);
+    md5_.update("\n");
+}
+
+} // namespace popper

@@ -1,0 +1,103 @@
+// The mbox scanner (RFC 4155): one pass over the drop, line by line, finding
+// separators, summing each message's POP3 size and hashing its identifying
+// headers. Files and bytes in memory go through the same line reader.
+#include "popper/mbox_index.h"
+
+#include "mbox_line_reader.h"
+#include "message_identity.h"
+#include "popper/wire.h"
+
+namespace popper {
+namespace {
+
+constexpr std::string_view kFromPrefix = "From ";
+
+std::string_view without_line_ending(std::string_view line) {
+    if (line.ends_with('\n'))
+        line.remove_suffix(1);
+    if (line.ends_with('\r'))
+        line.remove_suffix(1);
+    return line;
+}
+
+class MboxScanner {
+public:
+    explicit MboxScanner(MboxLineReader &reader) : reader_(reader) {}
+
+    // Indexes the message whose From_ line is `from_line`. Returns true, with
+    // the next From_ line read into `from_line`, when another message follows.
+    bool scan_message(MboxLine &from_line, MboxIndex &index) {
+        MessageEntry entry;
+        entry.from_line = from_line.offset;
+        entry.start = from_line.offset + from_line.length;
+        HeaderDigest identity(without_line_ending(from_line.head));
+
+        bool in_headers = true;
+        bool another = false;
+        uint64_t octets = 0;
+        MboxLine line;
+        entry.end = entry.start;
+        while (reader_.next(line)) {
+            entry.end = line.offset;
+            if (is_blank_line(line.head)) {
+                // An empty line before "From " or at the end of the file belongs to the separator.
+                if (reader_.at_end())
+                    break;
+                if (reader_.begins_with(kFromPrefix)) {
+                    another = reader_.next(from_line);
+                    break;
+                }
+                in_headers = false;
+            } else if (in_headers) {
+                identity.add_header_line(line.head);
+            }
+            octets += pop_line_octets(line.length, line.has_lf, line.crlf, line.escaped);
+            entry.end = line.offset + line.length;
+        }
+        entry.pop_size = octets;
+        entry.uid_digest = identity.finish();
+        if (!identity.x_uidl().empty()) {
+            entry.x_uidl = static_cast<int32_t>(index.x_uidls.size());
+            index.x_uidls.push_back(identity.x_uidl());
+        }
+        index.messages.push_back(entry);
+        return another;
+    }
+
+private:
+    MboxLineReader &reader_;
+};
+
+Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::string &path) {
+    MboxIndex index;
+    index.file_size = size;
+    MboxLine line;
+    if (reader.next(line)) {
+        if (!line.head.starts_with(kFromPrefix))
+            return Error::because("index", path,
+                                  "not an mbox file (does not begin with \"From \")");
+        MboxScanner scanner(reader);
+        while (scanner.scan_message(line, index)) {
+        }
+    }
+    if (reader.error())
+        return *reader.error();
+    assign_uidls(index);
+    return index;
+}
+
+} // namespace
+
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+                                   size_t buffer_octets) {
+    MboxLineReader reader(-1, data, data.size(), path, buffer_octets);
+    return scan_mbox(reader, data.size(), path);
+}
+
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+                                  size_t buffer_octets) {
+    MboxLineReader reader(fd, {}, size, path, buffer_octets);
+    return scan_mbox(reader, size, path);
+}
+
+} // namespace popper

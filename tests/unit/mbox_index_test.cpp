@@ -1,0 +1,609 @@
+#include "popper/mbox_index.h"
+
+#include "popper/io.h"
+#include "popper/md5.h"
+#include "popper/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fcntl.h>
+#include <random>
+#include <set>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace popper {
+namespace {
+
+using namespace std::string_literals;
+
+MboxIndex index_of(std::string_view mbox) {
+    auto index = index_mbox_bytes(mbox, "/test/mbox");
+    EXPECT_TRUE(index.has_value()) << index.error().message();
+    return index ? std::move(index).value() : MboxIndex{};
+}
+
+std::string_view stored(std::string_view mbox, const MessageEntry &entry) {
+    return mbox.substr(entry.start, entry.end - entry.start);
+}
+
+std::vector<std::string> uidls_of(const MboxIndex &index) {
+    std::vector<std::string> uidls;
+    for (size_t i = 0; i < index.messages.size(); ++i)
+        uidls.push_back(index.uidl(i));
+    return uidls;
+}
+
+void expect_unique_valid_uidls(const MboxIndex &index) {
+    std::set<std::string> seen;
+    for (const std::string &uidl : uidls_of(index)) {
+        EXPECT_TRUE(seen.insert(uidl).second) << "duplicate UIDL " << uidl;
+        EXPECT_GE(uidl.size(), 1u);
+        EXPECT_LE(uidl.size(), kMaxUidlOctets);
+        for (char c : uidl)
+            EXPECT_TRUE(c >= 0x21 && c <= 0x7e) << uidl;
+    }
+}
+
+// An mboxrd writer: escapes ^>*From lines, ends the message with a newline
+// and the separator's empty line.
+std::string mboxrd_message(std::string_view from_line, std::string_view content,
+                           std::string_view eol = "\n") {
+    std::string out(from_line);
+    out += eol;
+    for (size_t pos = 0; pos < content.size();) {
+        size_t end = content.find('\n', pos);
+        end = end == std::string_view::npos ? content.size() : end + 1;
+        std::string_view line = content.substr(pos, end - pos);
+        size_t arrows = line.find_first_not_of('>');
+        if (arrows != std::string_view::npos && line.substr(arrows).starts_with("From "))
+            out += '>';
+        out += line;
+        pos = end;
+    }
+    if (!content.empty() && !content.ends_with('\n'))
+        out += eol;
+    return out + std::string(eol);
+}
+
+// A file in the test's temporary directory, removed at the end.
+class TempFile {
+public:
+    explicit TempFile(std::string_view content) {
+        const char *dir = std::getenv("TMPDIR");
+        path_ = std::string(dir ? dir : "/tmp") + "/mbox_index_test.XXXXXX";
+        fd_.reset(::mkstemp(path_.data()));
+        EXPECT_TRUE(fd_) << "mkstemp " << path_;
+        EXPECT_TRUE(write_all(fd_.get(), content, path_));
+    }
+    ~TempFile() { ::unlink(path_.c_str()); }
+    int fd() const { return fd_.get(); }
+    const std::string &path() const { return path_; }
+
+private:
+    std::string path_;
+    UniqueFd fd_;
+};
+
+// --- separators -------------------------------------------------------------
+
+TEST(MboxIndex, EmptyFileIsEmptyMailbox) {
+    MboxIndex index = index_of("");
+    EXPECT_TRUE(index.messages.empty());
+    EXPECT_EQ(index.file_size, 0u);
+}
+
+TEST(MboxIndex, RejectsDataNotBeginningWithFrom) {
+    for (std::string_view bad : {"Subject: x\n\nbody\n", "from a\n", "\nFrom a\n", "From"}) {
+        auto index = index_mbox_bytes(bad, "/var/mail/alice");
+        ASSERT_FALSE(index.has_value());
+        EXPECT_NE(index.error().message().find("/var/mail/alice"), std::string::npos);
+        EXPECT_NE(index.error().message().find("not an mbox file (does not begin with \"From \")"),
+                  std::string::npos)
+            << index.error().message();
+    }
+}
+
+TEST(MboxIndex, SingleMessageEntryFields) {
+    std::string mbox = "From a@b Mon Jan  1 00:00:00 2024\nSubject: s\n\nbody\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 1u);
+    const MessageEntry &m = index.messages[0];
+    EXPECT_EQ(m.from_line, 0u);
+    EXPECT_EQ(m.start, 34u);
+    EXPECT_EQ(m.end, mbox.size());
+    EXPECT_EQ(m.stored_length(), 17u);
+    EXPECT_EQ(stored(mbox, m), "Subject: s\n\nbody\n");
+    EXPECT_EQ(m.pop_size, 20u);
+    EXPECT_EQ(index.file_size, mbox.size());
+}
+
+TEST(MboxIndex, EmptyLineBeforeFromBelongsToSeparator) {
+    std::string mbox = "From a\nS: 1\n\nbody one\n\nFrom b\nS: 2\n\nbody two\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: 1\n\nbody one\n");
+    EXPECT_EQ(index.messages[1].from_line, mbox.find("From b"));
+    EXPECT_EQ(stored(mbox, index.messages[1]), "S: 2\n\nbody two\n");
+}
+
+TEST(MboxIndex, EmptyLineAtEndOfFileBelongsToSeparator) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\n";
+    EXPECT_EQ(stored(mbox, index_of(mbox).messages.at(0)), "S: 1\n\nbody\n");
+}
+
+TEST(MboxIndex, OnlyOneEmptyLineAtEndIsSeparator) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\n\n";
+    EXPECT_EQ(stored(mbox, index_of(mbox).messages.at(0)), "S: 1\n\nbody\n\n");
+}
+
+TEST(MboxIndex, OnlyOneEmptyLineBeforeFromIsSeparator) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\n\nFrom b\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: 1\n\nbody\n\n");
+}
+
+TEST(MboxIndex, FromLineWithoutPrecedingEmptyLineIsBody) {
+    std::string mbox = "From a\nS: 1\n\nbody\nFrom the desk of x\nmore\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 1u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: 1\n\nbody\nFrom the desk of x\nmore\n");
+}
+
+TEST(MboxIndex, FromWithoutSpaceAfterEmptyLineIsBody) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\nFromage\n\nfrom b\n";
+    EXPECT_EQ(index_of(mbox).messages.size(), 1u);
+}
+
+TEST(MboxIndex, FromLineRightAfterFromLineIsHeader) {
+    std::string mbox = "From a\nFrom b\n\nbody\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 1u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "From b\n\nbody\n");
+}
+
+TEST(MboxIndex, CrlfStoredSpool) {
+    std::string mbox = "From a\r\nS: 1\r\n\r\nbody\r\n\r\nFrom b\r\nS: 2\r\n\r\nlast\r\n\r\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: 1\r\n\r\nbody\r\n");
+    EXPECT_EQ(stored(mbox, index.messages[1]), "S: 2\r\n\r\nlast\r\n");
+    EXPECT_EQ(index.messages[0].pop_size, 14u);
+    EXPECT_EQ(index.messages[1].pop_size, 14u);
+}
+
+TEST(MboxIndex, LfMessageWithCrlfSeparator) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\r\nFrom b\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: 1\n\nbody\n");
+}
+
+TEST(MboxIndex, LastMessageWithoutFinalNewline) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\nFrom b\nS: 2\n\nno newline";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[1]), "S: 2\n\nno newline");
+    EXPECT_EQ(index.messages[1].pop_size, pop_size_of("S: 2\n\nno newline"));
+    EXPECT_EQ(index.messages[1].pop_size, 6u + 2u + 12u);
+}
+
+TEST(MboxIndex, EmptyMessages) {
+    std::string mbox = "From a\n\nFrom b\n\nFrom c\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 3u);
+    for (const MessageEntry &m : index.messages) {
+        EXPECT_EQ(m.stored_length(), 0u);
+        EXPECT_EQ(m.pop_size, 0u);
+    }
+    EXPECT_EQ(index.messages[2].start, mbox.size());
+}
+
+TEST(MboxIndex, FromLineWithoutNewlineAtEndOfFile) {
+    std::string mbox = "From a\nS: 1\n\nFrom b";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(index.messages[1].from_line, 13u);
+    EXPECT_EQ(index.messages[1].start, mbox.size());
+    EXPECT_EQ(index.messages[1].end, mbox.size());
+}
+
+TEST(MboxIndex, MessageOfOnlyHeaders) {
+    std::string mbox = "From a\nSubject: x\nTo: y\n\nFrom b\nSubject: z\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "Subject: x\nTo: y\n");
+    EXPECT_EQ(stored(mbox, index.messages[1]), "Subject: z\n");
+}
+
+TEST(MboxIndex, BinaryBytesAndNuls) {
+    std::string mbox = "From a\nS: \0\xff\n\n\0\0\n\x80\r\n\n\nFrom b\n\0"s;
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: \0\xff\n\n\0\0\n\x80\r\n\n"s);
+    EXPECT_EQ(stored(mbox, index.messages[1]), "\0"s);
+}
+
+// --- sizes ------------------------------------------------------------------
+
+TEST(MboxIndex, PopSizeCountsUnescapedCrlfForm) {
+    std::string mbox = "From a\n>From x\n>>From y\n.z\n";
+    MboxIndex index = index_of(mbox);
+    // "From x\r\n" + ">From y\r\n" + ".z\r\n" (the stuffed dot is not counted)
+    EXPECT_EQ(index.messages.at(0).pop_size, 8u + 9u + 4u);
+}
+
+TEST(MboxIndex, PopSizeAgreesWithWireModule) {
+    std::string mbox = "From a\nS: 1\r\n\r\nx\r\ry\n.\n>From q\n\nFrom b\nA\nB";
+    MboxIndex index = index_of(mbox);
+    for (const MessageEntry &m : index.messages) {
+        std::string_view s = stored(mbox, m);
+        EXPECT_EQ(m.pop_size, pop_size_of(s));
+        EXPECT_EQ(m.pop_size, encode_message(s).size() - 3 - (s.find("\n.") != s.npos ? 1 : 0));
+    }
+}
+
+// --- whole mailboxes --------------------------------------------------------
+
+std::string random_content(std::mt19937 &rng) {
+    static const std::vector<std::string> pieces = {
+        "From ", ">From ", "From",         "\n",  "\n",   "\n\n", "\r\n",
+        ".",     "x",      "Subject: s\n", "\0"s, "\xfe", " ",    "text text text"};
+    std::string content;
+    for (size_t n = rng() % 30; n > 0; --n)
+        content += pieces[rng() % pieces.size()];
+    if (!content.empty() && !content.ends_with('\n'))
+        content += '\n';
+    return content;
+}
+
+// The content a mboxrd reader gets back: the stored form with the escapes kept.
+std::string stored_form(std::string_view content) {
+    std::string one = mboxrd_message("From x", content);
+    return one.substr(7, one.size() - 8);
+}
+
+TEST(MboxIndex, ReturnsTheMessagesItWasBuiltFrom) {
+    std::mt19937 rng(822);
+    for (int round = 0; round < 300; ++round) {
+        std::vector<std::string> contents(rng() % 12);
+        std::string mbox;
+        bool crlf = round % 3 == 0;
+        for (std::string &content : contents) {
+            content = random_content(rng);
+            mbox += mboxrd_message("From sender@example.org Tue Mar  5 10:00:00 2024", content,
+                                   crlf ? "\r\n" : "\n");
+        }
+        MboxIndex index = index_of(mbox);
+        ASSERT_EQ(index.messages.size(), contents.size()) << testing::PrintToString(mbox);
+        for (size_t i = 0; i < contents.size(); ++i) {
+            std::string_view s = stored(mbox, index.messages[i]);
+            ASSERT_EQ(s, stored_form(contents[i])) << testing::PrintToString(mbox);
+            ASSERT_EQ(index.messages[i].pop_size, pop_size_of(s));
+        }
+        expect_unique_valid_uidls(index);
+    }
+}
+
+TEST(MboxIndex, GarbageAfterFromDoesNotBreakInvariants) {
+    std::mt19937 rng(12345);
+    const std::string alphabet = "From \n\n\r>.X:\0\xff"s;
+    for (int round = 0; round < 2000; ++round) {
+        std::string mbox = "From ";
+        for (size_t n = rng() % 200; n > 0; --n)
+            mbox += alphabet[rng() % alphabet.size()];
+        MboxIndex index = index_of(mbox);
+        ASSERT_FALSE(index.messages.empty());
+        uint64_t previous_end = 0;
+        for (const MessageEntry &m : index.messages) {
+            ASSERT_GE(m.from_line, previous_end);
+            ASSERT_TRUE(mbox.substr(m.from_line).starts_with("From "));
+            ASSERT_LE(m.from_line, m.start);
+            ASSERT_LE(m.start, m.end);
+            ASSERT_LE(m.end, mbox.size());
+            ASSERT_EQ(m.pop_size, pop_size_of(stored(mbox, m)));
+            previous_end = m.end;
+        }
+        expect_unique_valid_uidls(index);
+    }
+}
+
+TEST(MboxIndex, IndexesFileLikeBytes) {
+    std::string mbox = mboxrd_message("From a", "S: 1\n\nhello\n") +
+                       mboxrd_message("From b", "S: 2\nX-UIDL: keep-me\n\nFrom here\n");
+    TempFile file(mbox);
+    auto from_file = index_mbox_file(file.fd(), mbox.size(), file.path());
+    ASSERT_TRUE(from_file.has_value()) << from_file.error().message();
+    MboxIndex from_bytes = index_of(mbox);
+    ASSERT_EQ(from_file->messages.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(from_file->messages[i].start, from_bytes.messages[i].start);
+        EXPECT_EQ(from_file->messages[i].end, from_bytes.messages[i].end);
+        EXPECT_EQ(from_file->messages[i].pop_size, from_bytes.messages[i].pop_size);
+        EXPECT_EQ(from_file->uidl(i), from_bytes.uidl(i));
+    }
+    EXPECT_EQ(from_file->uidl(1), "keep-me");
+}
+
+TEST(MboxIndex, IndexesEmptyFile) {
+    TempFile file("");
+    auto index = index_mbox_file(file.fd(), 0, file.path());
+    ASSERT_TRUE(index.has_value());
+    EXPECT_TRUE(index->messages.empty());
+}
+
+TEST(MboxIndex, FileNotMboxNamesPath) {
+    TempFile file("garbage\n");
+    auto index = index_mbox_file(file.fd(), 8, file.path());
+    ASSERT_FALSE(index.has_value());
+    EXPECT_NE(index.error().message().find(file.path()), std::string::npos);
+}
+
+TEST(MboxIndex, IndexesFileLargerThanBuffer) {
+    std::string body;
+    for (int i = 0; body.size() < (1u << 20); ++i)
+        body += "body line " + std::to_string(i) + "\n";
+    std::string mbox;
+    for (int i = 0; i < 6; ++i)
+        mbox += mboxrd_message("From m" + std::to_string(i), "S: x\n\n" + body);
+    TempFile file(mbox);
+    auto index = index_mbox_file(file.fd(), mbox.size(), file.path());
+    ASSERT_TRUE(index.has_value()) << index.error().message();
+    ASSERT_EQ(index->messages.size(), 6u);
+    for (const MessageEntry &m : index->messages) {
+        EXPECT_EQ(stored(mbox, m), "S: x\n\n" + body);
+        EXPECT_EQ(m.pop_size, pop_size_of("S: x\n\n" + body));
+    }
+    expect_unique_valid_uidls(*index);
+}
+
+TEST(MboxIndex, FileShorterThanSizeIsError) {
+    std::string mbox = "From a\nS: 1\n\nbody\n";
+    TempFile file(mbox);
+    auto index = index_mbox_file(file.fd(), mbox.size() + 100, file.path());
+    ASSERT_FALSE(index.has_value());
+    EXPECT_NE(index.error().message().find(file.path()), std::string::npos);
+}
+
+TEST(MboxIndex, IndexesOnlyTheGivenSize) {
+    std::string mbox = "From a\nS: 1\n\nbody\n\nFrom b\nS: 2\n";
+    TempFile file(mbox);
+    auto index = index_mbox_file(file.fd(), mbox.find("From b"), file.path());
+    ASSERT_TRUE(index.has_value());
+    ASSERT_EQ(index->messages.size(), 1u);
+    EXPECT_EQ(stored(mbox, index->messages[0]), "S: 1\n\nbody\n");
+}
+
+void expect_same_index(const MboxIndex &a, const MboxIndex &b) {
+    ASSERT_EQ(a.messages.size(), b.messages.size());
+    for (size_t i = 0; i < a.messages.size(); ++i) {
+        EXPECT_EQ(a.messages[i].from_line, b.messages[i].from_line);
+        EXPECT_EQ(a.messages[i].start, b.messages[i].start);
+        EXPECT_EQ(a.messages[i].end, b.messages[i].end);
+        EXPECT_EQ(a.messages[i].pop_size, b.messages[i].pop_size);
+        EXPECT_EQ(a.uidl(i), b.uidl(i));
+    }
+}
+
+TEST(MboxIndex, LinesLongerThanBufferGiveSameIndex) {
+    std::mt19937 rng(2045);
+    for (int round = 0; round < 300; ++round) {
+        std::string mbox;
+        for (size_t n = rng() % 6; n > 0; --n) {
+            std::string content = random_content(rng);
+            if (rng() % 2)
+                content.insert(0, "X-UIDL: u" + std::to_string(rng() % 4) + "\n");
+            if (rng() % 2)
+                content.insert(0, std::string(rng() % 5, '>') + "From " +
+                                      std::string(rng() % 80, 'L') + "\n");
+            mbox += mboxrd_message("From " + std::string(rng() % 40, 'f'), content,
+                                   rng() % 2 ? "\n" : "\r\n");
+        }
+        if (rng() % 4 == 0 && !mbox.empty())
+            mbox.pop_back();
+        MboxIndex whole = index_of(mbox);
+        for (size_t buffer : std::vector<size_t>{0, 16, 17, 23, 64, 129}) {
+            auto small = index_mbox_bytes(mbox, "/test/mbox", buffer);
+            ASSERT_TRUE(small.has_value());
+            expect_same_index(*small, whole);
+        }
+    }
+}
+
+TEST(MboxIndex, LongEscapedFromLineAcrossBufferPieces) {
+    std::string line = std::string(40, '>') + "From " + std::string(3000, 'x') + "\r\n";
+    std::string mbox = "From a\nS: 1\n\n" + line + "\r\nFrom b\n" + line;
+    for (size_t buffer : std::vector<size_t>{16, 39, 41, 44, 45, 46, 1000, 1u << 20}) {
+        auto index = index_mbox_bytes(mbox, "/test/mbox", buffer);
+        ASSERT_TRUE(index.has_value());
+        ASSERT_EQ(index->messages.size(), 2u) << buffer;
+        EXPECT_EQ(index->messages[0].pop_size, 6u + 2u + line.size() - 1) << buffer;
+        EXPECT_EQ(index->messages[1].pop_size, line.size() - 1) << buffer;
+    }
+}
+
+TEST(MboxIndex, HugeLineWithDefaultBuffer) {
+    std::string line = ">From " + std::string(3u << 20, 'h');
+    std::string mbox = "From a\nS: 1\n\n" + line + "\n\nFrom b\n" + line;
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 2u);
+    EXPECT_EQ(stored(mbox, index.messages[0]), "S: 1\n\n" + line + "\n");
+    EXPECT_EQ(index.messages[0].pop_size, 6u + 2u + line.size() + 1);
+    EXPECT_EQ(index.messages[1].pop_size, line.size() - 1 + 2);
+}
+
+// --- UIDL -------------------------------------------------------------------
+
+TEST(MboxIndex, UidlIsMd5OfFromLineAndHeaders) {
+    MboxIndex index = index_of("From a@b Mon\nSubject: s\nTo: t\n\nbody\n");
+    EXPECT_EQ(index.uidl(0), md5_hex("From a@b Mon\nSubject: s\nTo: t\n"));
+}
+
+TEST(MboxIndex, UidlIgnoresHeadersMuasRewrite) {
+    MboxIndex plain = index_of("From a\nSubject: s\n\nbody\n");
+    MboxIndex rewritten =
+        index_of("From a\nStatus: RO\nSubject: s\nX-Status: A\nX-Keywords: $x\nX-UID: 7\n"
+                 "X-Mozilla-Status: 0001\nX-Mozilla-Status2: 0\ncontent-length: 5\nLINES: 1\n"
+                 "status:\n folded continuation of status\n\nbody\n");
+    EXPECT_EQ(rewritten.uidl(0), plain.uidl(0));
+}
+
+TEST(MboxIndex, UidlKeepsContinuationOfOtherHeaders) {
+    MboxIndex a = index_of("From a\nSubject: s\n more\n\nbody\n");
+    MboxIndex b = index_of("From a\nSubject: s\n\nbody\n");
+    EXPECT_NE(a.uidl(0), b.uidl(0));
+}
+
+TEST(MboxIndex, UidlIgnoresBody) {
+    MboxIndex a = index_of("From a\nSubject: s\n\nbody one\n");
+    MboxIndex b = index_of("From a\nSubject: s\n\nanother body\nlonger\n");
+    EXPECT_EQ(a.uidl(0), b.uidl(0));
+}
+
+TEST(MboxIndex, UidlDependsOnFromLineAndHeaders) {
+    std::string base = index_of("From a\nSubject: s\n\nb\n").uidl(0);
+    EXPECT_NE(index_of("From b\nSubject: s\n\nb\n").uidl(0), base);
+    EXPECT_NE(index_of("From a\nSubject: t\n\nb\n").uidl(0), base);
+}
+
+TEST(MboxIndex, UidlSameForLfAndCrlfStorage) {
+    MboxIndex lf = index_of("From a\nSubject: s\n\nbody\n");
+    MboxIndex crlf = index_of("From a\r\nSubject: s\r\n\r\nbody\r\n");
+    EXPECT_EQ(lf.uidl(0), crlf.uidl(0));
+}
+
+TEST(MboxIndex, IdenticalMessagesGetRepeatSuffix) {
+    std::string one = mboxrd_message("From a", "Subject: same\n\nbody\n");
+    std::string other = mboxrd_message("From b", "Subject: other\n\nbody\n");
+    MboxIndex index = index_of(one + other + one + one);
+    std::string digest = md5_hex("From a\nSubject: same\n");
+    EXPECT_EQ(index.uidl(0), digest);
+    EXPECT_EQ(index.uidl(1), md5_hex("From b\nSubject: other\n"));
+    EXPECT_EQ(index.uidl(2), digest + "-2");
+    EXPECT_EQ(index.uidl(3), digest + "-3");
+    expect_unique_valid_uidls(index);
+}
+
+TEST(MboxIndex, UidlsStableWhenOtherMessagesRemoved) {
+    std::vector<std::string> messages;
+    for (int i = 0; i < 8; ++i)
+        messages.push_back(mboxrd_message("From u" + std::to_string(i),
+                                          "Message-ID: <" + std::to_string(i) + "@x>\n\nb\n"));
+    std::string all;
+    for (const auto &m : messages)
+        all += m;
+    MboxIndex full = index_of(all);
+    std::string kept;
+    std::vector<std::string> expected;
+    for (int i = 0; i < 8; ++i) {
+        if (i % 3 == 1)
+            continue;
+        kept += messages[i];
+        expected.push_back(full.uidl(i));
+    }
+    EXPECT_EQ(uidls_of(index_of(kept)), expected);
+}
+
+TEST(MboxIndex, XUidlHonoured) {
+    MboxIndex index = index_of("From a\nX-UIDL: \t 1234abcd.qpopper \r\nSubject: s\n\nbody\n");
+    EXPECT_EQ(index.uidl(0), "1234abcd.qpopper");
+}
+
+TEST(MboxIndex, XUidlNameIsCaseInsensitive) {
+    EXPECT_EQ(index_of("From a\nx-uidl: abc\n\nb\n").uidl(0), "abc");
+}
+
+TEST(MboxIndex, XUidlInBodyIgnored) {
+    MboxIndex index = index_of("From a\nSubject: s\n\nX-UIDL: abc\n");
+    EXPECT_EQ(index.uidl(0), md5_hex("From a\nSubject: s\n"));
+}
+
+TEST(MboxIndex, InvalidXUidlIgnored) {
+    for (std::string header :
+         std::vector<std::string>{"X-UIDL: two words", "X-UIDL:", "X-UIDL: " + std::string(71, 'u'),
+                                  "X-UIDL: caf\xc3\xa9"}) {
+        MboxIndex index = index_of("From a\n" + header + "\n\nb\n");
+        EXPECT_EQ(index.uidl(0).size(), 32u) << header;
+        EXPECT_TRUE(index.x_uidls.empty());
+    }
+    EXPECT_EQ(index_of("From a\nX-UIDL: " + std::string(70, 'u') + "\n\nb\n").uidl(0),
+              std::string(70, 'u'));
+}
+
+TEST(MboxIndex, DuplicateXUidlFallsBackForLaterMessage) {
+    std::string first = "From a\nX-UIDL: dup\nSubject: 1\n\nb\n\n";
+    std::string second = "From b\nX-UIDL: dup\nSubject: 2\n\nb\n";
+    MboxIndex index = index_of(first + second);
+    EXPECT_EQ(index.uidl(0), "dup");
+    EXPECT_EQ(index.uidl(1), md5_hex("From b\nX-UIDL: dup\nSubject: 2\n"));
+}
+
+TEST(MboxIndex, XUidlEqualToEarlierComputedUidlFallsBack) {
+    std::string digest = md5_hex("From a\nSubject: 1\n");
+    std::string mbox = "From a\nSubject: 1\n\nb\n\nFrom a\nSubject: 1\n\nb\n\n"
+                       "From c\nX-UIDL: " +
+                       digest + "-2\n\nb\n";
+    MboxIndex index = index_of(mbox);
+    EXPECT_EQ(index.uidl(0), digest);
+    EXPECT_EQ(index.uidl(1), digest + "-2");
+    EXPECT_EQ(index.uidl(2), md5_hex("From c\nX-UIDL: " + digest + "-2\n"));
+}
+
+TEST(MboxIndex, ComputedUidlSkipsOneTakenByEarlierXUidl) {
+    std::string digest = md5_hex("From a\nSubject: 1\n");
+    std::string mbox = "From c\nX-UIDL: " + digest + "\n\nb\n\n" +
+                       "From a\nSubject: 1\n\nb\n\nFrom a\nSubject: 1\n\nb\n";
+    MboxIndex index = index_of(mbox);
+    EXPECT_EQ(index.uidl(0), digest);
+    EXPECT_EQ(index.uidl(1), digest + "-2");
+    EXPECT_EQ(index.uidl(2), digest + "-3");
+}
+
+TEST(MboxIndex, ComputedUidlSkipsEveryRepeatTakenByXUidls) {
+    std::string digest = md5_hex("From a\nSubject: 1\n");
+    std::string same = "From a\nSubject: 1\n\nb\n\n";
+    std::string mbox = "From c\nX-UIDL: " + digest + "-2\n\nb\n\n" + same +
+                       "From d\nX-UIDL: " + digest + "-3\n\nb\n\n" + same + same;
+    MboxIndex index = index_of(mbox);
+    EXPECT_EQ(uidls_of(index), (std::vector<std::string>{digest + "-2", digest, digest + "-3",
+                                                         digest + "-4", digest + "-5"}));
+}
+
+TEST(MboxIndex, HashesAtMostFirst64KiBOfHeaders) {
+    std::string filler = "X-Filler: " + std::string(70 * 1024, 'f') + "\n";
+    std::string a = "From a\n" + filler + "Subject: one\n\nb\n\n";
+    std::string b = "From a\n" + filler + "Subject: two\n\nb\n";
+    MboxIndex index = index_of(a + b);
+    EXPECT_EQ(index.uidl(1), index.uidl(0) + "-2");
+}
+
+TEST(MboxIndex, UidlsUniqueOnGeneratedMailboxes) {
+    std::mt19937 rng(1939);
+    const std::vector<std::string> headers = {"Subject: a", "Subject: b", "X-UIDL: x1",
+                                              "X-UIDL: x2", "Status: RO", "To: t"};
+    for (int round = 0; round < 200; ++round) {
+        std::string mbox;
+        std::vector<std::string> digests;
+        for (size_t n = rng() % 20; n > 0; --n) {
+            std::string from = "From " + std::to_string(rng() % 3);
+            std::string head;
+            for (size_t h = rng() % 3; h > 0; --h)
+                head += headers[rng() % headers.size()] + "\n";
+            // Some X-UIDLs copy another message's computed UIDL.
+            if (!digests.empty() && rng() % 4 == 0)
+                head += "X-UIDL: " + digests[rng() % digests.size()] + "\n";
+            digests.push_back(md5_hex(from + "\n" + head));
+            if (rng() % 2)
+                digests.back() += "-2";
+            mbox += mboxrd_message(from, head + "\nbody\n");
+        }
+        MboxIndex index = index_of(mbox);
+        expect_unique_valid_uidls(index);
+    }
+}
+
+} // namespace
+} // namespace popper
