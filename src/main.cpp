@@ -82,6 +82,13 @@ int main(int argc, char** argv) {
         return 0;
     }
     popper::log_open(config->log, config->log_level);
+    if (popper::running_as_root()) {
+        if (auto ready = popper::prepare_preauth_chroot(config->preauth_chroot); !ready) {
+            popper::log_error(ready.error().message());
+            std::fprintf(stderr, "popperd: %s\n", ready.error().message().c_str());
+            return 1;
+        }
+    }
 
     if (inetd) return serve_one(*config, STDIN_FILENO);
     auto inherited = popper::take_systemd_sockets();

@@ -62,6 +62,10 @@ struct Config {
 
     bool enable_last = false;                   // RFC 1460 LAST, for old clients
     std::string mail_privileged_group = "mail"; // empty: none
+    // Privilege separation (started as root): the process that reads the
+    // network before login runs as this user, chrooted into this directory.
+    std::string unprivileged_user = "popper"; // falls back to nobody, with a warning
+    std::string preauth_chroot = "/var/lib/popperd/empty";
     unsigned auth_failure_delay_ms = 2000;      // delay after each failed login
     unsigned max_auth_failures = 3;             // disconnect after this many
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 namespace popper {
 
@@ -19,6 +20,9 @@ public:
     // True when a whole line (or an over-long one) is already buffered, so
     // the caller may answer it before flushing replies: pipelining.
     bool has_buffered_line() const;
+    // Moves already-read input between processes (privilege separation).
+    std::string take_buffered() { return std::exchange(buffer_, {}); }
+    void prime(std::string input) { buffer_ = std::move(input); }
 
 private:
     ReadStatus take_line(std::string& line);

@@ -19,3 +19,18 @@ Status become_user(uid_t uid, gid_t gid, const std::string &mail_group, const st
 bool running_as_root();
 
 } // namespace popper
+
+namespace popper {
+
+// Makes sure `dir` can be the pre-login chroot: creates it (0755, root) when
+// missing; refuses one not owned by root or writable by group or others.
+// Call at startup, as root.
+Status prepare_preauth_chroot(const std::string& dir);
+
+// The pre-login process's sandbox (issue: privilege separation): chroot into
+// `chroot_dir`, drop to `user` (or nobody, with a warning) with no
+// supplementary groups, and tight rlimits (no new processes or files, no
+// core dumps, bounded memory). No-op when not root.
+Status enter_preauth_sandbox(const std::string& user, const std::string& chroot_dir);
+
+} // namespace popper

@@ -103,7 +103,7 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 18> kKeys = {{
+const std::array<ConfigKey, 20> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
@@ -170,6 +170,18 @@ const std::array<ConfigKey, 18> kKeys = {{
          return Status();
      },
      [](const C &c) { return one(c.mail_privileged_group); }},
+    {"unprivileged_user", kOnce, kNonEmpty,
+     [](V v, C &c) {
+         // Same portable-name rule as group names (POSIX 3.437).
+         auto user = parse_group_name(v);
+         if (!user)
+             return Status(Error::because("", "", shown(v) + " is not a user name"));
+         c.unprivileged_user = std::move(*user);
+         return Status();
+     },
+     [](const C &c) { return one(c.unprivileged_user); }},
+    {"preauth_chroot", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.preauth_chroot); },
+     [](const C &c) { return one(c.preauth_chroot); }},
     {"log", kOnce, kNonEmpty, set_log_target,
      [](const C &c) { return one(c.log == LogTarget::syslog ? "syslog" : "stderr"); }},
     {"log_level", kOnce, kNonEmpty, set_log_level,

@@ -76,6 +76,8 @@ void answer_maildrop_failure(Session& s, const Error& error) {
     s.done = true;
 }
 
+} // namespace
+
 void enter_transaction(Session& s, const UserEntry& entry) {
     s.user = entry.name;
     auto owner = resolve_owner(s.config, entry);
@@ -115,8 +117,6 @@ void enter_transaction(Session& s, const UserEntry& entry) {
     s.writer.ok("Logged in, " + summary);
 }
 
-} // namespace
-
 void handle_user(Session& s, const CommandLine& cmd) {
     if (cmd.args.size() != 1) return s.writer.err("Usage: USER name");
     // Same answer for every name: whether it exists is told by PASS only.
@@ -124,33 +124,63 @@ void handle_user(Session& s, const CommandLine& cmd) {
     s.writer.ok("Send your password");
 }
 
-void handle_pass(Session& s, const CommandLine& cmd) {
-    if (s.pending_user.empty()) return s.writer.err("Send USER first");
-    std::string name = std::move(s.pending_user);
-    s.pending_user.clear();
-    const std::string& password = cmd.rest;
-
+AuthVerdict check_credentials(const Config& config, const AuthRequest& request,
+                              std::optional<UserEntry>& entry) {
+    entry.reset();
+    if (request.mechanism != "PASS") return {false, "unsupported-mechanism"};
+    const std::string& name = request.user;
     UserLookup lookup;
     if (is_valid_user_name(name)) {
-        auto found = lookup_user(s.config.users_file, name);
+        auto found = lookup_user(config.users_file, name);
         if (!found) {
             log_error("cannot read users file: " + found.error().message());
-            s.writer.err("[SYS/TEMP] Authentication unavailable, try again later");
-            return;
+            return {false, "users-file-unreadable"};
         }
         lookup = std::move(*found);
     }
     // Every branch does one crypt(3) of the site's scheme and cost: unknown,
     // disabled and wrong answers cannot be told apart by time (invariant 5).
     if (!lookup.entry) {
-        verify_dummy(lookup.scheme_like, password);
-        return fail_login(s, name, is_valid_user_name(name) ? "unknown-user" : "invalid-name");
+        verify_dummy(lookup.scheme_like, request.secret);
+        return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
     }
-    const std::optional<UserEntry>& entry = lookup.entry;
-    bool matches = verify_password(entry->hash, password);
-    if (entry->disabled()) return fail_login(s, name, "disabled");
-    if (!matches) return fail_login(s, name, "bad-password");
-    enter_transaction(s, *entry);
+    bool matches = verify_password(lookup.entry->hash, request.secret);
+    if (lookup.entry->disabled()) return {false, "disabled"};
+    if (!matches) return {false, "bad-password"};
+    entry = std::move(lookup.entry);
+    return {true, ""};
+}
+
+void handle_pass(Session& s, const CommandLine& cmd) {
+    if (s.pending_user.empty()) return s.writer.err("Send USER first");
+    std::string name = std::move(s.pending_user);
+    s.pending_user.clear();
+    AuthRequest request{"PASS", name, cmd.rest};
+    if (s.auth_channel < 0) {
+        // No separate pre-login process (tests of the session alone).
+        std::optional<UserEntry> entry;
+        AuthVerdict verdict = check_credentials(s.config, request, entry);
+        if (!verdict.ok) return fail_login(s, name, verdict.reason.c_str());
+        return enter_transaction(s, *entry);
+    }
+    auto sent = send_auth_request(s.auth_channel, request);
+    auto verdict = sent ? receive_auth_verdict(s.auth_channel) : Result<AuthVerdict>(sent.error());
+    if (!verdict) {
+        log_error("authentication unavailable: " + verdict.error().message());
+        s.writer.err("[SYS/TEMP] Authentication unavailable, try again later");
+        s.done = true;
+        return;
+    }
+    if (!verdict->ok) return fail_login(s, name, verdict->reason.c_str());
+    // The privileged process answers this PASS once it has the maildrop;
+    // it also gets what the client pipelined after it.
+    if (!s.writer.flush()) {
+        s.done = true;
+        return;
+    }
+    if (auto handed = send_handover(s.auth_channel, {name, s.reader.take_buffered()}); !handed)
+        log_error("handing the session over: " + handed.error().message());
+    s.done = true;
 }
 
 void handle_quit(Session& s, const CommandLine& cmd) {

@@ -70,6 +70,8 @@ void dispatch(Session& s, const std::string& line) {
     entry->handler(s, *cmd);
 }
 
+} // namespace
+
 void tune_socket(int fd, unsigned idle_timeout_s) {
     int one = 1;
     // Replies are already batched; never let the last one wait for an ACK.
@@ -79,8 +81,6 @@ void tune_socket(int fd, unsigned idle_timeout_s) {
     tv.tv_sec = static_cast<time_t>(idle_timeout_s);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
-
-} // namespace
 
 void request_session_shutdown() { shutdown_requested = 1; }
 
@@ -174,13 +174,9 @@ void abandon_session(Session& s, const char* why) {
     log_logout(s, why);
 }
 
-int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer) {
-    tune_socket(out_fd, config.idle_timeout_s);
-    Session s(config, peer, in_fd, out_fd);
-    log_info("connect: addr=" + peer.address);
-    set_session_title(s);
-    s.writer.ok("popperd ready");
-
+int serve_commands(Session& s) {
+    const Config& config = s.config;
+    const PeerInfo& peer = s.peer;
     std::string line;
     while (!s.done) {
         if (!s.reader.has_buffered_line() && !s.writer.flush()) break;

@@ -1,11 +1,13 @@
 // What one POP3 session knows, shared by the files of the session module.
 #pragma once
 
+#include "popper/auth_channel.h"
 #include "popper/command_line.h"
 #include "popper/config.h"
 #include "popper/line_reader.h"
 #include "popper/maildrop.h"
 #include "popper/session.h"
+#include "popper/users_file.h"
 #include "reply_writer.h"
 
 #include <chrono>
@@ -40,10 +42,21 @@ struct Session {
     std::optional<Maildrop> maildrop;
     std::vector<bool> deleted;
     uint32_t highest_accessed = 0;  // RFC 1460 LAST
+    int auth_channel = -1;          // set in the pre-login process only
     SessionStats stats;
 };
 
 void set_session_title(const Session& s);
+void tune_socket(int fd, unsigned idle_timeout_s);
+// The command loop of either process; returns the exit status.
+int serve_commands(Session& s);
+
+// The privileged side of a login: checks a request from the pre-login
+// process against the users file; fills `entry` when it succeeds.
+AuthVerdict check_credentials(const Config& config, const AuthRequest& request,
+                              std::optional<UserEntry>& entry);
+// Becomes the mailbox owner, opens the maildrop and answers the PASS.
+void enter_transaction(Session& s, const UserEntry& entry);
 
 // Command handlers: one per keyword, in their own files.
 void handle_capa(Session& s, const CommandLine& cmd);

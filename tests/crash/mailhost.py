@@ -160,21 +160,32 @@ class MailHost:
 
 
 class PopSession:
-    """popperd -i on one end of a real socket pair; we hold the other end."""
+    """popperd -i on one end of a real socket pair; we hold the other end.
+
+    With `strace_args`, strace attaches to the session process once it has
+    sent its greeting: only that (privileged) process is traced, never the
+    pre-login child it forked, so injection counts are those of the process
+    that owns the maildrop.
+    """
 
     def __init__(self, host, strace_args=None, log_name="session.log"):
         self.sock, theirs = socket.socketpair()
         self.sock.settimeout(20)
-        cmd = [host.popperd, "-i", "-c", host.conf]
-        if strace_args is not None:
-            cmd = ["strace", "-f", "-qq"] + strace_args + ["--"] + cmd
         self.log_path = os.path.join(host.dir, log_name)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdin=theirs, stdout=theirs, stderr=self.log,
-                                     close_fds=True)
+        self.proc = subprocess.Popen([host.popperd, "-i", "-c", host.conf], stdin=theirs,
+                                     stdout=theirs, stderr=self.log, close_fds=True)
         theirs.close()
         self.buf = b""
-
+        self.first_line = None
+        self.strace = None
+        if strace_args is not None:
+            self.first_line = self._line()
+            self.strace = subprocess.Popen(["strace", "-p", str(self.proc.pid)] + strace_args,
+                                           stderr=subprocess.PIPE)
+            for line in self.strace.stderr:
+                if b"attached" in line:
+                    break
     def _line(self):
         while b"\n" not in self.buf:
             chunk = self.sock.recv(65536)
@@ -200,12 +211,18 @@ class PopSession:
         return status, body
 
     def greeting(self):
+        if self.first_line is not None:
+            line, self.first_line = self.first_line, None
+            return line
         return self._line()
 
     def finish(self, timeout=30):
         self.sock.close()
         try:
             code = self.proc.wait(timeout=timeout)
+            if self.strace:
+                self.strace.wait(timeout=timeout)
+                self.strace.stderr.close()
         finally:
             self.log.close()
         return code

@@ -491,6 +491,15 @@ TEST(Config, SurvivesRandomMutationsOfValidText) {
 
 // --- format_config ----------------------------------------------------------
 
+TEST(Config, ReadsPrivilegeSeparationKeys) {
+    Config config = parse_ok("unprivileged_user = popd\npreauth_chroot = /srv/empty\n");
+    EXPECT_EQ(config.unprivileged_user, "popd");
+    EXPECT_EQ(config.preauth_chroot, "/srv/empty");
+    EXPECT_EQ(parse_error("unprivileged_user = ../x\n"),
+              kSource + ":1: unprivileged_user: '../x' is not a user name");
+    EXPECT_EQ(parse_error("preauth_chroot = empty\n").find(kSource + ":1: preauth_chroot"), 0u);
+}
+
 TEST(Config, FormatPrintsEveryKeyOfDefaults) {
     EXPECT_EQ(format_config(Config{}), "listen = 0.0.0.0:110\n"
                                        "listen = [::]:110\n"
@@ -509,6 +518,8 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "max_auth_failures = 3\n"
                                        "enable_last = no\n"
                                        "mail_privileged_group = mail\n"
+                                       "unprivileged_user = popper\n"
+                                       "preauth_chroot = /var/lib/popperd/empty\n"
                                        "log = syslog\n"
                                        "log_level = info\n");
 }

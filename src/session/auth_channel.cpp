@@ -1,0 +1,110 @@
+#include "popper/auth_channel.h"
+
+#include <sys/socket.h>
+#include <vector>
+
+namespace popper {
+
+namespace {
+
+std::string join(std::initializer_list<std::string_view> fields) {
+    std::string out;
+    for (auto f : fields) {
+        out.append(f);
+        out.push_back('\0');
+    }
+    return out;
+}
+
+// Splits at the first `count - 1` NULs; the last field keeps the rest.
+std::vector<std::string> split(const std::string& message, size_t count) {
+    std::vector<std::string> fields;
+    size_t pos = 0;
+    while (fields.size() + 1 < count) {
+        size_t nul = message.find('\0', pos);
+        if (nul == std::string::npos) return {};
+        fields.push_back(message.substr(pos, nul - pos));
+        pos = nul + 1;
+    }
+    std::string last = message.substr(pos);
+    if (last.empty() || last.back() != '\0') return {};
+    last.pop_back();
+    fields.push_back(std::move(last));
+    return fields;
+}
+
+Status send_message(int fd, const std::string& message) {
+    if (message.size() > kMaxAuthMessageOctets)
+        return Error::because("auth channel", "", "message too large");
+    for (;;) {
+        ssize_t n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+        if (n == static_cast<ssize_t>(message.size())) return {};
+        if (n < 0 && errno == EINTR) continue;
+        return Error::from_errno("send", "auth channel");
+    }
+}
+
+// nullopt at EOF.
+Result<std::optional<std::string>> receive_message(int fd) {
+    std::string buf(kMaxAuthMessageOctets + 1, '\0');
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_TRUNC);
+        if (n < 0 && errno == EINTR) return Error::from_errno("recv", "auth channel", EINTR);
+        if (n < 0) return Error::from_errno("recv", "auth channel");
+        if (n == 0) return std::optional<std::string>();
+        if (static_cast<size_t>(n) > kMaxAuthMessageOctets)
+            return Error::because("auth channel", "", "message too large");
+        buf.resize(static_cast<size_t>(n));
+        return std::optional<std::string>(std::move(buf));
+    }
+}
+
+Error malformed() { return Error::because("auth channel", "", "malformed message"); }
+
+} // namespace
+
+Status send_auth_request(int fd, const AuthRequest& r) {
+    return send_message(fd, join({"REQUEST", r.mechanism, r.user, r.secret}));
+}
+
+Status send_auth_verdict(int fd, const AuthVerdict& v) {
+    return send_message(fd, join({v.ok ? "OK" : "NO", v.reason}));
+}
+
+Status send_handover(int fd, const Handover& h) {
+    return send_message(fd, join({"HANDOVER", h.user, h.pending_input}));
+}
+
+Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
+    auto got = receive_message(fd);
+    if (!got) return got.error();
+    if (!*got) return std::optional<AuthMessage>();
+    const std::string& message = **got;
+    AuthMessage out;
+    if (message.rfind("REQUEST", 0) == 0) {
+        auto f = split(message, 4);
+        if (f.size() != 4 || f[0] != "REQUEST") return malformed();
+        out.request = AuthRequest{f[1], f[2], f[3]};
+    } else if (message.rfind("HANDOVER", 0) == 0) {
+        auto f = split(message, 3);
+        if (f.size() != 3 || f[0] != "HANDOVER") return malformed();
+        out.handover = Handover{f[1], f[2]};
+    } else {
+        return malformed();
+    }
+    return std::optional<AuthMessage>(std::move(out));
+}
+
+Result<AuthVerdict> receive_auth_verdict(int fd) {
+    for (;;) {
+        auto got = receive_message(fd);
+        if (!got && got.error().errnum == EINTR) continue;
+        if (!got) return got.error();
+        if (!*got) return Error::because("auth channel", "", "privileged process gone");
+        auto f = split(**got, 2);
+        if (f.size() != 2 || (f[0] != "OK" && f[0] != "NO")) return malformed();
+        return AuthVerdict{f[0] == "OK", f[1]};
+    }
+}
+
+} // namespace popper
