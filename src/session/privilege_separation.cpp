@@ -42,15 +42,12 @@ struct Login {
 
 // Answers the pre-login child's requests until it hands over a logged-in
 // session or goes away.
-std::optional<Login> serve_auth_requests(const Config& config, int channel, pid_t child) {
+std::optional<Login> serve_auth_requests(const Config& config, int channel) {
     std::optional<UserEntry> accepted;
     for (;;) {
         auto message = receive_auth_message(channel);
         if (!message) {
-            if (message.error().errnum == EINTR) {
-                ::kill(child, SIGTERM); // shutdown: the child answers the client
-                continue;
-            }
+            if (message.error().errnum == EINTR) continue; // the handler told the child
             log_error("pre-login process: " + message.error().message());
             return std::nullopt;
         }
@@ -89,13 +86,16 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
     }
     if (child == 0) {
         channel.reset();
+        set_session_signal_targets(out_fd, 0);
         run_preauth(config, in_fd, out_fd, peer, pair[1]);
     }
+    set_session_signal_targets(out_fd, child);
     ::close(pair[1]);
-    auto login = serve_auth_requests(config, channel.get(), child);
+    auto login = serve_auth_requests(config, channel.get());
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
+    set_session_signal_targets(out_fd, 0);
     if (!login) return 0;
     channel.reset();
     Session s(config, peer, in_fd, out_fd);

@@ -1,6 +1,9 @@
 #include "reply_writer.h"
 
-#include "popper/io.h"
+#include "session_state.h"
+
+#include <cerrno>
+#include <unistd.h>
 
 namespace popper {
 
@@ -14,11 +17,25 @@ void ReplyWriter::line(std::string_view status, std::string_view text) {
 }
 
 bool ReplyWriter::flush() {
-    if (buffer_.empty()) return true;
-    auto written = write_all(fd_, buffer_, "client");
-    sent_ += buffer_.size();
+    std::string_view rest = buffer_;
+    bool ok = true;
+    while (!rest.empty()) {
+        ssize_t n = ::write(fd_, rest.data(), rest.size());
+        if (n > 0) {
+            rest.remove_prefix(static_cast<size_t>(n));
+            sent_ += static_cast<uint64_t>(n);
+        } else if (n < 0 && errno != EINTR) {
+            ok = false; // gone, or stopped reading for the whole send timeout
+            break;
+        }
+        // A shutdown does not wait on a client that does not read.
+        if (!rest.empty() && session_shutdown_requested()) {
+            ok = false;
+            break;
+        }
+    }
     buffer_.clear();
-    return written.has_value();
+    return ok;
 }
 
 } // namespace popper

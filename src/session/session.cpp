@@ -84,9 +84,35 @@ void tune_socket(int fd, unsigned idle_timeout_s) {
 
 void request_session_shutdown() { shutdown_requested = 1; }
 
+bool session_shutdown_requested() { return shutdown_requested != 0; }
+
 namespace {
-void on_shutdown_signal(int) { request_session_shutdown(); }
+
+int signal_client_fd = -1;
+volatile pid_t signal_forward_pid = 0;
+
+// Async-signal-safe. Besides the flag, it wakes whatever the session is
+// blocked in: a read of the client sees end of input, a write to a client
+// that does not read gives up within a second, a privileged process waiting
+// for its pre-login child passes the signal on.
+void on_shutdown_signal(int) {
+    int saved = errno;
+    request_session_shutdown();
+    if (signal_client_fd >= 0) {
+        ::shutdown(signal_client_fd, SHUT_RD);
+        struct timeval tv {1, 0};
+        ::setsockopt(signal_client_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    if (signal_forward_pid > 0) ::kill(signal_forward_pid, SIGTERM);
+    errno = saved;
+}
+
 } // namespace
+
+void set_session_signal_targets(int client_fd, pid_t forward_to) {
+    signal_client_fd = client_fd;
+    signal_forward_pid = forward_to;
+}
 
 void install_session_signals() {
     struct sigaction sa {};
@@ -203,6 +229,7 @@ int serve_commands(Session& s) {
             return 0;
         case ReadStatus::eof:
         case ReadStatus::error:
+            if (shutdown_requested) continue; // our own shutdown(SHUT_RD): say goodbye
             abandon_session(s, "disconnected");
             return 0;
         }

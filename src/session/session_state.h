@@ -48,6 +48,10 @@ struct Session {
 
 void set_session_title(const Session& s);
 void tune_socket(int fd, unsigned idle_timeout_s);
+bool session_shutdown_requested();
+// What SIGTERM must wake: the client socket, and the pre-login child to
+// pass the signal to (0: none).
+void set_session_signal_targets(int client_fd, pid_t forward_to);
 // The command loop of either process; returns the exit status.
 int serve_commands(Session& s);
 

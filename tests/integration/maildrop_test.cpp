@@ -1,0 +1,337 @@
+// Invariants 1-3 (DESIGN.md) seen from outside: what a session leaves in the
+// spool after QUIT, RSET, a dropped connection, mail delivered meanwhile, a
+// concurrent login, a held lock, a killed session; and spools that must be
+// refused without being touched. Spools are compared byte for byte.
+#include "support/popperd_test.h"
+
+#include <csignal>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace popper::test {
+namespace {
+
+std::string numbered_message(int n) {
+    const std::string number = std::to_string(n);
+    return mbox_message("sender" + number + "@example.org",
+                        "From: sender" + number + "@example.org\nSubject: message " + number +
+                            "\nMessage-ID: <" + number + "@example.org>\n",
+                        "Body of message " + number + ".\n");
+}
+
+class Maildrop : public PopperdTest {
+protected:
+    void SetUp() override {
+        for (int n = 1; n <= 4; ++n)
+            messages.push_back(numbered_message(n));
+        host.write_spool(kUser, all_messages());
+    }
+
+    std::string all_messages() const {
+        std::string spool;
+        for (const auto &m : messages)
+            spool += m;
+        return spool;
+    }
+
+    // The UIDL listing of a fresh session, which is then ended with QUIT.
+    std::string uidl_listing() {
+        PopClient client = login();
+        EXPECT_EQ(client.command("UIDL"), "+OK Unique-ID listing follows");
+        std::string listing = client.read_multiline();
+        EXPECT_TRUE(client.command("QUIT").starts_with("+OK Bye"));
+        return listing;
+    }
+
+    bool drop_is_gone() const {
+        return wait_until([&] { return !path_exists(host.drop_path(kUser)); });
+    }
+
+    std::vector<std::string> messages;
+};
+
+TEST_F(Maildrop, QuitAfterDeleRemovesExactlyThoseMessagesAndKeepsEveryOtherByte) {
+    PopClient client = login();
+    EXPECT_EQ(client.command("DELE 2"), "+OK Message 2 deleted");
+    EXPECT_EQ(client.command("DELE 4"), "+OK Message 4 deleted");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(2));
+    EXPECT_EQ(host.read_spool(kUser), messages[0] + messages[2]);
+    EXPECT_FALSE(path_exists(host.drop_path(kUser)));
+}
+
+TEST_F(Maildrop, QuitAfterDeletingTheFirstMessageKeepsTheRestIdentical) {
+    PopClient client = login();
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(3));
+    EXPECT_EQ(host.read_spool(kUser), messages[1] + messages[2] + messages[3]);
+}
+
+TEST_F(Maildrop, QuitAfterDeletingEveryMessageLeavesAnEmptySpool) {
+    PopClient client = login();
+    for (int n = 1; n <= 4; ++n)
+        EXPECT_EQ(client.command("DELE " + std::to_string(n)),
+                  "+OK Message " + std::to_string(n) + " deleted");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(0));
+    EXPECT_EQ(host.read_spool(kUser), "");
+}
+
+TEST_F(Maildrop, QuitWithoutDeleLeavesTheSpoolByteIdentical) {
+    PopClient client = login();
+    EXPECT_EQ(client.command("RETR 3").substr(0, 3), "+OK");
+    client.read_multiline();
+    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+TEST_F(Maildrop, RsetBeforeQuitDeletesNothing) {
+    PopClient client = login();
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(client.command("DELE 3"), "+OK Message 3 deleted");
+    EXPECT_TRUE(client.command("RSET").starts_with("+OK Maildrop has 4 "));
+    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+TEST_F(Maildrop, DroppedConnectionWithoutQuitDeletesNothing) {
+    PopClient client = login();
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(client.command("DELE 2"), "+OK Message 2 deleted");
+    client.close();
+    EXPECT_TRUE(daemon().wait_for_log("how=disconnected"));
+    EXPECT_TRUE(drop_is_gone());
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+TEST_F(Maildrop, ClientVanishingDuringALargeRetrDeletesNothing) {
+    const std::string big =
+        mbox_message("big@example.org", "Subject: big\n", filler_lines(50000, 75));
+    host.write_spool(kUser, big + all_messages());
+    PopClient client = login();
+    EXPECT_EQ(client.command("DELE 2"), "+OK Message 2 deleted");
+    client.send_raw("RETR 1\r\n");
+    EXPECT_TRUE(client.read_line().starts_with("+OK "));
+    client.close(); // unread data: the kernel answers the daemon's writes with RST
+    EXPECT_TRUE(daemon().wait_for_log("how=disconnected"));
+    EXPECT_TRUE(drop_is_gone());
+    EXPECT_TRUE(same_bytes(big + all_messages(), host.read_spool(kUser)));
+}
+
+TEST_F(Maildrop, LoginMovesTheMailOutOfTheSpoolIntoTheDrop) {
+    PopClient client = login();
+    EXPECT_EQ(host.read_spool(kUser), "");
+    EXPECT_EQ(read_file(host.drop_path(kUser)), all_messages());
+    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    EXPECT_FALSE(path_exists(host.drop_path(kUser)));
+}
+
+TEST_F(Maildrop, MailDeliveredDuringTheSessionSurvivesDeleAndQuitAfterTheKeptMail) {
+    PopClient client = login();
+    const std::string fresh = numbered_message(5);
+    host.deliver(kUser, fresh);
+    EXPECT_TRUE(client.command("STAT").starts_with("+OK 4 "));
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(client.command("DELE 3"), "+OK Message 3 deleted");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(2));
+    EXPECT_EQ(host.read_spool(kUser), messages[1] + messages[3] + fresh);
+}
+
+TEST_F(Maildrop, MailDeliveredDuringTheSessionSurvivesADroppedConnection) {
+    PopClient client = login();
+    const std::string fresh = numbered_message(5);
+    host.deliver(kUser, fresh);
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    client.close();
+    EXPECT_TRUE(daemon().wait_for_log("how=disconnected"));
+    EXPECT_TRUE(drop_is_gone());
+    EXPECT_EQ(host.read_spool(kUser), all_messages() + fresh);
+}
+
+TEST_F(Maildrop, MailDeliveredDuringTheSessionIsSeenByTheNextSession) {
+    {
+        PopClient client = login();
+        host.deliver(kUser, numbered_message(5));
+        EXPECT_EQ(client.command("DELE 4"), "+OK Message 4 deleted");
+        EXPECT_EQ(client.command("QUIT"), bye_reply(3));
+    }
+    PopClient client = login();
+    EXPECT_EQ(client.command("TOP 4 0"), "+OK Top of message follows");
+    EXPECT_EQ(client.read_multiline(), "From: sender5@example.org\r\nSubject: message 5\r\n"
+                                       "Message-ID: <5@example.org>\r\n\r\n");
+}
+
+TEST_F(Maildrop, SecondConcurrentLoginIsRefusedInUseAndTheFirstGoesOn) {
+    PopClient first = login();
+    PopClient second = connect();
+    EXPECT_EQ(second.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(second.command("PASS wonderland"),
+              "-ERR [IN-USE] Mailbox is locked by another session or program");
+    EXPECT_TRUE(second.wait_closed());
+    EXPECT_EQ(first.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(first.command("QUIT"), bye_reply(3));
+    EXPECT_EQ(host.read_spool(kUser), messages[1] + messages[2] + messages[3]);
+    PopClient third = login();
+    EXPECT_TRUE(third.command("STAT").starts_with("+OK 3 "));
+}
+
+TEST_F(Maildrop, LoginGivesUpWithInUseWhenTheSpoolLockIsHeldPastLockTimeout) {
+    host.set_config("lock_timeout", "1s");
+    PopClient client = connect();
+    {
+        HeldSpoolLock mta(host, kUser);
+        EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+        EXPECT_EQ(client.command("PASS wonderland"),
+                  "-ERR [IN-USE] Mailbox is locked by another session or program");
+    }
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+    PopClient again = login();
+    EXPECT_TRUE(again.command("STAT").starts_with("+OK 4 "));
+}
+
+TEST_F(Maildrop, KilledSessionLosesNothingAndItsDeletionsDoNotHappen) {
+    PopClient client = login();
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    auto pid = daemon().session_pid(0);
+    ASSERT_TRUE(pid);
+    ASSERT_EQ(::kill(*pid, SIGKILL), 0);
+    EXPECT_TRUE(client.wait_closed());
+    // The next login merges the crashed session's drop back, its mail first.
+    PopClient next = login();
+    EXPECT_TRUE(next.command("STAT").starts_with("+OK 4 "));
+    EXPECT_EQ(next.command("QUIT"), bye_reply(4));
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+TEST_F(Maildrop, UidlsStayTheSameAcrossSessionsAndOtherDeletions) {
+    const std::string before = uidl_listing();
+    EXPECT_EQ(uidl_listing(), before);
+    {
+        PopClient client = login();
+        EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+        EXPECT_EQ(client.command("QUIT"), bye_reply(3));
+    }
+    // Message n+1 of before is message n now, with the same UIDL.
+    std::string expected;
+    size_t pos = before.find("\r\n") + 2;
+    for (int n = 1; pos < before.size(); ++n) {
+        size_t end = before.find("\r\n", pos);
+        std::string line = before.substr(pos, end - pos);
+        expected += std::to_string(n) + line.substr(line.find(' ')) + "\r\n";
+        pos = end + 2;
+    }
+    EXPECT_EQ(uidl_listing(), expected);
+}
+
+TEST_F(Maildrop, XUidlHeaderIsUsedAsTheUidl) {
+    host.write_spool(
+        kUser, mbox_message("a@example.org", "Subject: a\nX-UIDL: qpopper-id-17\n", "body\n") +
+                   messages[1]);
+    PopClient client = login();
+    EXPECT_EQ(client.command("UIDL 1"), "+OK 1 qpopper-id-17");
+}
+
+TEST_F(Maildrop, IdenticalMessagesGetDistinctUidls) {
+    host.write_spool(kUser, messages[0] + messages[0] + messages[0]);
+    PopClient client = login();
+    const std::string uid = client.command("UIDL 1").substr(6);
+    EXPECT_EQ(client.command("UIDL 2"), "+OK 2 " + uid + "-2");
+    EXPECT_EQ(client.command("UIDL 3"), "+OK 3 " + uid + "-3");
+}
+
+TEST_F(Maildrop, MissingSpoolIsAnEmptyMaildrop) {
+    ASSERT_EQ(::unlink(host.spool_path(kUser).c_str()), 0);
+    PopClient client = connect();
+    EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(client.command("PASS wonderland"), "+OK Logged in, 0 messages (0 octets)");
+    EXPECT_EQ(client.command("STAT"), "+OK 0 0");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(0));
+}
+
+TEST_F(Maildrop, MailDeliveredToAMissingSpoolDuringTheSessionSurvivesQuit) {
+    ASSERT_EQ(::unlink(host.spool_path(kUser).c_str()), 0);
+    PopClient client = login();
+    const std::string fresh = numbered_message(5);
+    host.deliver(kUser, fresh);
+    EXPECT_EQ(client.command("STAT"), "+OK 0 0");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(0));
+    EXPECT_EQ(host.read_spool(kUser), fresh);
+}
+
+TEST_F(Maildrop, EmptySpoolFileIsAnEmptyMaildrop) {
+    host.write_spool(kUser, "");
+    PopClient client = login();
+    EXPECT_EQ(client.command("STAT"), "+OK 0 0");
+    EXPECT_EQ(client.command("LIST"), "+OK Scan list follows");
+    EXPECT_EQ(client.read_multiline(), "");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(0));
+    EXPECT_EQ(host.read_spool(kUser), "");
+}
+
+TEST_F(Maildrop, NonMboxSpoolIsRefusedPermanentlyAndLeftByteIdentical) {
+    const std::string not_mbox = "This is not an mbox.\nFrom nobody\n\nreally not\n";
+    host.write_spool(kUser, not_mbox);
+    PopClient client = connect();
+    EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(client.command("PASS wonderland"),
+              "-ERR [SYS/PERM] Cannot open the mailbox, please contact the administrator");
+    EXPECT_TRUE(client.wait_closed());
+    EXPECT_EQ(host.read_spool(kUser), not_mbox);
+    EXPECT_FALSE(path_exists(host.drop_path(kUser)));
+}
+
+TEST_F(Maildrop, SymlinkSpoolIsRefusedAndItsTargetUntouched) {
+    const std::string target = host.path("elsewhere.mbox");
+    write_file(target, all_messages());
+    host.give_to_mail_owner(target);
+    ASSERT_EQ(::unlink(host.spool_path(kUser).c_str()), 0);
+    ASSERT_EQ(::symlink(target.c_str(), host.spool_path(kUser).c_str()), 0);
+    host.give_to_mail_owner(host.spool_path(kUser));
+    PopClient client = connect();
+    EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(client.command("PASS wonderland"),
+              "-ERR [SYS/PERM] Cannot open the mailbox, please contact the administrator");
+    EXPECT_TRUE(client.wait_closed());
+    EXPECT_EQ(read_file(target), all_messages());
+    char link[4096] = {};
+    EXPECT_EQ(::readlink(host.spool_path(kUser).c_str(), link, sizeof link - 1),
+              static_cast<ssize_t>(target.size()));
+    EXPECT_EQ(std::string(link), target);
+}
+
+TEST_F(Maildrop, HardLinkedSpoolIsRefusedAndLeftByteIdentical) {
+    const std::string other_name = host.path("other-name");
+    ASSERT_EQ(::link(host.spool_path(kUser).c_str(), other_name.c_str()), 0);
+    PopClient client = connect();
+    EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(client.command("PASS wonderland"),
+              "-ERR [SYS/PERM] Cannot open the mailbox, please contact the administrator");
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+    EXPECT_EQ(read_file(other_name), all_messages());
+}
+
+TEST_F(Maildrop, SpoolOwnedBySomeoneElseIsRefusedAndLeftByteIdentical) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root to give the spool to another owner";
+    ASSERT_EQ(::chown(host.spool_path(kUser).c_str(), 0, 0), 0);
+    PopClient client = connect();
+    EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+    EXPECT_TRUE(client.command("PASS wonderland").starts_with("-ERR [SYS/"));
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+TEST_F(Maildrop, SymlinkPlantedAsTheDropFileIsRefusedAndItsTargetUntouched) {
+    const std::string target = host.path("victim");
+    write_file(target, "precious\n");
+    host.give_to_mail_owner(target);
+    ASSERT_EQ(::symlink(target.c_str(), host.drop_path(kUser).c_str()), 0);
+    host.give_to_mail_owner(host.drop_path(kUser));
+    PopClient client = connect();
+    EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(client.command("PASS wonderland"),
+              "-ERR [SYS/PERM] Cannot open the mailbox, please contact the administrator");
+    EXPECT_EQ(read_file(target), "precious\n");
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+} // namespace
+} // namespace popper::test
