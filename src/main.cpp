@@ -1,5 +1,6 @@
 // popperd: options, configuration, then either one inetd session or the
 // standalone listener. Everything else lives in the modules.
+#include "popper/apop.h"
 #include "popper/config.h"
 #include "popper/listener.h"
 #include "popper/log.h"
@@ -72,6 +73,15 @@ int main(int argc, char** argv) {
     if (!config) {
         std::fprintf(stderr, "popperd: %s\n", config.error().message().c_str());
         return popper::kExitConfigError;
+    }
+    bool needs_secrets = config->apop;
+    for (const auto& m : config->auth_mechanisms) needs_secrets |= m == "CRAM-MD5";
+    if (needs_secrets) {
+        // The plain secrets of APOP and CRAM-MD5 must be readable by root only.
+        if (auto safe = popper::check_secrets_file_permissions(config->apop_secrets_file); !safe) {
+            std::fprintf(stderr, "popperd: %s\n", safe.error().message().c_str());
+            return popper::kExitConfigError;
+        }
     }
     if (check) {
         std::printf("popperd: configuration %s is valid\n", config_path.c_str());

@@ -64,6 +64,7 @@ struct Options {
     std::string config_path = POPPER_DEFAULT_CONFIG;
     std::optional<std::string> users_file;
     std::string apop_file = POPPER_DEFAULT_APOP_SECRETS;
+    bool apop_file_given = false; // else popperd's apop_secrets_file
     Command command = Command::add;
     std::string user;
     popper::UserEntry entry; // add: uid, gid, home, mailbox
@@ -141,6 +142,7 @@ std::optional<int> parse_options(int argc, char **argv, Options &o) {
             break;
         case kApopFile:
             o.apop_file = optarg;
+            o.apop_file_given = true;
             break;
         case kStdin:
             o.from_stdin = true;
@@ -409,16 +411,22 @@ int main(int argc, char **argv) {
         return *stop;
 
     std::string users_file;
-    if (options.users_file) {
-        users_file = *options.users_file;
-    } else if (options.command != Command::apop) {
+    bool need_users = !options.users_file && options.command != Command::apop;
+    bool need_apop = !options.apop_file_given &&
+                     (options.command == Command::apop || options.command == Command::remove);
+    if (need_users || need_apop) {
         auto config = popper::load_config(options.config_path);
         if (!config) {
-            say(config.error().message());
-            return popper::kExitConfigError;
+            if (need_users) {
+                say(config.error().message());
+                return popper::kExitConfigError;
+            }
+        } else {
+            if (need_users) users_file = config->users_file;
+            if (need_apop) options.apop_file = config->apop_secrets_file;
         }
-        users_file = config->users_file;
     }
+    if (options.users_file) users_file = *options.users_file;
     if (auto status = run(options, users_file); !status) {
         say(status.error().message());
         return kExitError;

@@ -15,9 +15,10 @@ namespace popper {
 inline constexpr size_t kMaxAuthMessageOctets = 64 * 1024;
 
 struct AuthRequest {
-    std::string mechanism; // "PASS" (USER/PASS)
+    std::string mechanism; // "PASS" (USER/PASS), "APOP", "PLAIN", "LOGIN", "CRAM-MD5"
     std::string user;
-    std::string secret; // the password; never logged
+    std::string secret;    // password, or the APOP / CRAM-MD5 hex digest; never logged
+    std::string challenge; // CRAM-MD5: the challenge the digest answers
 };
 
 struct AuthVerdict {

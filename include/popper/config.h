@@ -66,6 +66,12 @@ struct Config {
     // network before login runs as this user, chrooted into this directory.
     std::string unprivileged_user = "popper"; // falls back to nobody, with a warning
     std::string preauth_chroot = "/var/lib/popperd/empty";
+
+    // Authentication (RFC 1939 §7 APOP, RFC 5034 AUTH).
+    bool apop = false;
+    std::string apop_secrets_file = "/etc/popperd/apop-secrets"; // name:secret, 0600 root
+    bool allow_plaintext = true; // USER/PASS and SASL PLAIN, LOGIN
+    std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"}; // SASL, upper case
     unsigned auth_failure_delay_ms = 2000;      // delay after each failed login
     unsigned max_auth_failures = 3;             // disconnect after this many
 

@@ -20,6 +20,8 @@ public:
     // True when a whole line (or an over-long one) is already buffered, so
     // the caller may answer it before flushing replies: pipelining.
     bool has_buffered_line() const;
+    // SASL continuation lines may be longer than commands (RFC 5034 §4).
+    void set_max_line(size_t max_line_octets) { max_line_ = max_line_octets; }
     // Moves already-read input between processes (privilege separation).
     std::string take_buffered() { return std::exchange(buffer_, {}); }
     void prime(std::string input) { buffer_ = std::move(input); }

@@ -1,6 +1,7 @@
 // The conf-file keys: for each, how its value is read into Config and how the
 // effective value is printed back. One table, so parse and print never disagree.
 #include "config_values.h"
+#include "popper/sasl.h"
 
 #include <array>
 #include <utility>
@@ -43,6 +44,39 @@ Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, uns
     if (!ms)
         return ms.error();
     field = static_cast<unsigned>(*ms / kSecond);
+    return {};
+}
+
+Status set_yes_no(std::string_view value, bool &field) {
+    auto yes = parse_yes_no(value);
+    if (!yes)
+        return yes.error();
+    field = *yes;
+    return {};
+}
+
+// Space or comma separated SASL mechanism names (RFC 5034); empty: no AUTH.
+Status set_auth_mechanisms(std::string_view value, Config &config) {
+    std::vector<std::string> names;
+    size_t pos = 0;
+    while (pos < value.size()) {
+        size_t end = value.find_first_of(" ,\t", pos);
+        if (end == std::string_view::npos)
+            end = value.size();
+        std::string_view word = value.substr(pos, end - pos);
+        pos = end + 1;
+        if (word.empty())
+            continue;
+        auto mechanism = parse_sasl_mechanism(word);
+        if (!mechanism)
+            return Error::because("", "", shown(word) + " is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
+        std::string name(sasl_mechanism_name(*mechanism));
+        for (const auto &other : names)
+            if (other == name)
+                return Error::because("", "", name + " is listed twice");
+        names.push_back(name);
+    }
+    config.auth_mechanisms = std::move(names);
     return {};
 }
 
@@ -103,7 +137,7 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 20> kKeys = {{
+const std::array<ConfigKey, 24> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
@@ -182,6 +216,21 @@ const std::array<ConfigKey, 20> kKeys = {{
      [](const C &c) { return one(c.unprivileged_user); }},
     {"preauth_chroot", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.preauth_chroot); },
      [](const C &c) { return one(c.preauth_chroot); }},
+    {"apop", kOnce, kNonEmpty, [](V v, C &c) { return set_yes_no(v, c.apop); },
+     [](const C &c) { return one(c.apop ? "yes" : "no"); }},
+    {"apop_secrets_file", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_path(v, c.apop_secrets_file); },
+     [](const C &c) { return one(c.apop_secrets_file); }},
+    {"allow_plaintext", kOnce, kNonEmpty,
+     [](V v, C &c) { return set_yes_no(v, c.allow_plaintext); },
+     [](const C &c) { return one(c.allow_plaintext ? "yes" : "no"); }},
+    {"auth_mechanisms", kOnce, kMayBeEmpty, set_auth_mechanisms,
+     [](const C &c) {
+         std::string text;
+         for (const auto &m : c.auth_mechanisms)
+             text += (text.empty() ? "" : " ") + m;
+         return one(text);
+     }},
     {"log", kOnce, kNonEmpty, set_log_target,
      [](const C &c) { return one(c.log == LogTarget::syslog ? "syslog" : "stderr"); }},
     {"log_level", kOnce, kNonEmpty, set_log_level,

@@ -64,7 +64,7 @@ Error malformed() { return Error::because("auth channel", "", "malformed message
 } // namespace
 
 Status send_auth_request(int fd, const AuthRequest& r) {
-    return send_message(fd, join({"REQUEST", r.mechanism, r.user, r.secret}));
+    return send_message(fd, join({"REQUEST", r.mechanism, r.user, r.challenge, r.secret}));
 }
 
 Status send_auth_verdict(int fd, const AuthVerdict& v) {
@@ -82,9 +82,9 @@ Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
     const std::string& message = **got;
     AuthMessage out;
     if (message.rfind("REQUEST", 0) == 0) {
-        auto f = split(message, 4);
-        if (f.size() != 4 || f[0] != "REQUEST") return malformed();
-        out.request = AuthRequest{f[1], f[2], f[3]};
+        auto f = split(message, 5);
+        if (f.size() != 5 || f[0] != "REQUEST") return malformed();
+        out.request = AuthRequest{f[1], f[2], f[4], f[3]};
     } else if (message.rfind("HANDOVER", 0) == 0) {
         auto f = split(message, 3);
         if (f.size() != 3 || f[0] != "HANDOVER") return malformed();

@@ -1,10 +1,13 @@
 // The AUTHORIZATION state (RFC 1939 §4, §7): USER, PASS, and becoming the
 // mailbox owner with the maildrop open. QUIT lives here for both states.
+#include "popper/apop.h"
 #include "popper/log.h"
+#include "popper/sasl.h"
 #include "popper/privileges.h"
 #include "popper/users_file.h"
 #include "session_state.h"
 
+#include <algorithm>
 #include <sys/stat.h>
 #include <thread>
 
@@ -40,22 +43,6 @@ Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry)
     return owner;
 }
 
-void fail_login(Session& s, const std::string& name, const char* reason) {
-    ++s.auth_failures;
-    log_notice("authentication failure: user=" + name + " addr=" + s.peer.address +
-               " reason=" + reason);
-    // RFC 2449 AUTH-RESP-CODE; one reply and one delay for every reason, so
-    // user names cannot be told apart (invariant 5).
-    std::this_thread::sleep_for(std::chrono::milliseconds(s.config.auth_failure_delay_ms));
-    if (s.auth_failures >= s.config.max_auth_failures) {
-        s.writer.err("[AUTH] Authentication failed, closing connection");
-        log_notice("too many authentication failures: addr=" + s.peer.address);
-        s.done = true;
-        return;
-    }
-    s.writer.err("[AUTH] Authentication failed");
-}
-
 void answer_maildrop_failure(Session& s, const Error& error) {
     switch (classify_failure(error)) {
     case MaildropFailure::in_use:
@@ -77,6 +64,22 @@ void answer_maildrop_failure(Session& s, const Error& error) {
 }
 
 } // namespace
+
+void fail_login(Session& s, const std::string& name, const char* reason) {
+    ++s.auth_failures;
+    log_notice("authentication failure: user=" + name + " addr=" + s.peer.address +
+               " reason=" + reason);
+    // RFC 2449 AUTH-RESP-CODE; one reply and one delay for every reason, so
+    // user names cannot be told apart (invariant 5).
+    std::this_thread::sleep_for(std::chrono::milliseconds(s.config.auth_failure_delay_ms));
+    if (s.auth_failures >= s.config.max_auth_failures) {
+        s.writer.err("[AUTH] Authentication failed, closing connection");
+        log_notice("too many authentication failures: addr=" + s.peer.address);
+        s.done = true;
+        return;
+    }
+    s.writer.err("[AUTH] Authentication failed");
+}
 
 void enter_transaction(Session& s, const UserEntry& entry) {
     s.user = entry.name;
@@ -118,16 +121,57 @@ void enter_transaction(Session& s, const UserEntry& entry) {
 }
 
 void handle_user(Session& s, const CommandLine& cmd) {
+    if (!s.config.allow_plaintext)
+        return s.writer.err("[AUTH] Plaintext authentication disallowed");
     if (cmd.args.size() != 1) return s.writer.err("Usage: USER name");
     // Same answer for every name: whether it exists is told by PASS only.
     s.pending_user = cmd.args[0];
     s.writer.ok("Send your password");
 }
 
-AuthVerdict check_credentials(const Config& config, const AuthRequest& request,
-                              std::optional<UserEntry>& entry) {
+namespace {
+
+// The stored secret APOP and CRAM-MD5 need; a dummy when there is none, so
+// the digest is computed either way.
+std::string secret_or_dummy(const Config& config, const std::string& user, bool& found) {
+    found = false;
+    auto secret = find_apop_secret(config.apop_secrets_file, user);
+    if (!secret) {
+        log_error("cannot read APOP secrets: " + secret.error().message());
+        return "popperd-dummy-secret";
+    }
+    if (!*secret) return "popperd-dummy-secret";
+    found = true;
+    return std::move(**secret);
+}
+
+bool mechanism_enabled(const Config& config, const std::string& name) {
+    return std::find(config.auth_mechanisms.begin(), config.auth_mechanisms.end(), name) !=
+           config.auth_mechanisms.end();
+}
+
+} // namespace
+
+AuthVerdict check_credentials(const Config& config, const AuthContext& context,
+                              const AuthRequest& request, std::optional<UserEntry>& entry) {
     entry.reset();
-    if (request.mechanism != "PASS") return {false, "unsupported-mechanism"};
+    const std::string& mech = request.mechanism;
+    bool plaintext = mech == "PASS" || mech == "PLAIN" || mech == "LOGIN";
+    // The pre-login process is not trusted to have enforced the policy.
+    if (plaintext && !config.allow_plaintext) return {false, "plaintext-disallowed"};
+    if (mech == "APOP" && (!config.apop || context.apop_stamp.empty()))
+        return {false, "apop-disabled"};
+    if (mech != "PASS" && mech != "APOP" && !mechanism_enabled(config, mech))
+        return {false, "mechanism-disabled"};
+    if (mech == "CRAM-MD5") {
+        // Each challenge this process made is good for one answer.
+        auto& used = context.cram_used;
+        size_t i = 0;
+        while (i < context.cram_challenges.size() && context.cram_challenges[i] != request.challenge)
+            ++i;
+        if (i == context.cram_challenges.size() || used[i]) return {false, "bad-challenge"};
+        used[i] = true;
+    }
     const std::string& name = request.user;
     UserLookup lookup;
     if (is_valid_user_name(name)) {
@@ -138,32 +182,44 @@ AuthVerdict check_credentials(const Config& config, const AuthRequest& request,
         }
         lookup = std::move(*found);
     }
-    // Every branch does one crypt(3) of the site's scheme and cost: unknown,
-    // disabled and wrong answers cannot be told apart by time (invariant 5).
-    if (!lookup.entry) {
-        verify_dummy(lookup.scheme_like, request.secret);
-        return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
+    // Every branch does the same work for its mechanism: unknown, disabled
+    // and wrong answers cannot be told apart by time (invariant 5).
+    bool matches = false;
+    if (plaintext) {
+        if (!lookup.entry) {
+            verify_dummy(lookup.scheme_like, request.secret);
+            return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
+        }
+        matches = verify_password(lookup.entry->hash, request.secret);
+    } else {
+        bool has_secret = false;
+        std::string secret =
+            secret_or_dummy(config, is_valid_user_name(name) ? name : std::string(), has_secret);
+        matches = mech == "APOP" ? verify_apop(secret, context.apop_stamp, request.secret)
+                                 : verify_cram_md5(secret, request.challenge, request.secret);
+        wipe_secret(secret);
+        if (!lookup.entry) return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
+        if (!has_secret) return {false, "no-secret"};
     }
-    bool matches = verify_password(lookup.entry->hash, request.secret);
     if (lookup.entry->disabled()) return {false, "disabled"};
     if (!matches) return {false, "bad-password"};
     entry = std::move(lookup.entry);
     return {true, ""};
 }
 
-void handle_pass(Session& s, const CommandLine& cmd) {
-    if (s.pending_user.empty()) return s.writer.err("Send USER first");
-    std::string name = std::move(s.pending_user);
-    s.pending_user.clear();
-    AuthRequest request{"PASS", name, cmd.rest};
+void submit_credentials(Session& s, AuthRequest request) {
+    const std::string name = request.user;
     if (s.auth_channel < 0) {
         // No separate pre-login process (tests of the session alone).
+        static const AuthContext none;
         std::optional<UserEntry> entry;
-        AuthVerdict verdict = check_credentials(s.config, request, entry);
+        AuthVerdict verdict = check_credentials(s.config, s.auth ? *s.auth : none, request, entry);
+        wipe_secret(request.secret);
         if (!verdict.ok) return fail_login(s, name, verdict.reason.c_str());
         return enter_transaction(s, *entry);
     }
     auto sent = send_auth_request(s.auth_channel, request);
+    wipe_secret(request.secret);
     auto verdict = sent ? receive_auth_verdict(s.auth_channel) : Result<AuthVerdict>(sent.error());
     if (!verdict) {
         log_error("authentication unavailable: " + verdict.error().message());
@@ -172,8 +228,8 @@ void handle_pass(Session& s, const CommandLine& cmd) {
         return;
     }
     if (!verdict->ok) return fail_login(s, name, verdict->reason.c_str());
-    // The privileged process answers this PASS once it has the maildrop;
-    // it also gets what the client pipelined after it.
+    // The privileged process answers once it has the maildrop; it also gets
+    // what the client pipelined after the credentials.
     if (!s.writer.flush()) {
         s.done = true;
         return;
@@ -181,6 +237,15 @@ void handle_pass(Session& s, const CommandLine& cmd) {
     if (auto handed = send_handover(s.auth_channel, {name, s.reader.take_buffered()}); !handed)
         log_error("handing the session over: " + handed.error().message());
     s.done = true;
+}
+
+void handle_pass(Session& s, const CommandLine& cmd) {
+    if (!s.config.allow_plaintext)
+        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+    if (s.pending_user.empty()) return s.writer.err("Send USER first");
+    std::string name = std::move(s.pending_user);
+    s.pending_user.clear();
+    submit_credentials(s, AuthRequest{"PASS", name, cmd.rest, {}});
 }
 
 void handle_quit(Session& s, const CommandLine& cmd) {

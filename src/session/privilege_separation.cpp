@@ -20,8 +20,8 @@ namespace popper {
 
 namespace {
 
-[[noreturn]] void run_preauth(const Config& config, int in_fd, int out_fd, const PeerInfo& peer,
-                              int channel) {
+[[noreturn]] void run_preauth(const Config& config, const AuthContext& context, int in_fd,
+                              int out_fd, const PeerInfo& peer, int channel) {
     if (auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
         !sandboxed) {
         log_error("pre-login sandbox: " + sandboxed.error().message());
@@ -30,8 +30,10 @@ namespace {
     }
     Session s(config, peer, in_fd, out_fd);
     s.auth_channel = channel;
+    s.auth = &context;
     set_proc_title("popperd: [" + peer.address + "] AUTH (pre-login)");
-    s.writer.ok("popperd ready");
+    // RFC 1939 §7: the stamp in the greeting announces APOP.
+    s.writer.ok(context.apop_stamp.empty() ? "popperd ready" : "popperd ready " + context.apop_stamp);
     ::_exit(serve_commands(s));
 }
 
@@ -42,7 +44,8 @@ struct Login {
 
 // Answers the pre-login child's requests until it hands over a logged-in
 // session or goes away.
-std::optional<Login> serve_auth_requests(const Config& config, int channel) {
+std::optional<Login> serve_auth_requests(const Config& config, const AuthContext& context,
+                                         int channel) {
     std::optional<UserEntry> accepted;
     for (;;) {
         auto message = receive_auth_message(channel);
@@ -53,7 +56,7 @@ std::optional<Login> serve_auth_requests(const Config& config, int channel) {
         }
         if (!*message) return std::nullopt; // child ended: QUIT, timeout, failures
         if ((*message)->request) {
-            AuthVerdict verdict = check_credentials(config, *(*message)->request, accepted);
+            AuthVerdict verdict = check_credentials(config, context, *(*message)->request, accepted);
             if (auto sent = send_auth_verdict(channel, verdict); !sent) return std::nullopt;
             continue;
         }
@@ -78,6 +81,7 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
         return 1;
     }
     UniqueFd channel(pair[0]);
+    const AuthContext context = make_auth_context(config);
     pid_t child = ::fork();
     if (child < 0) {
         log_error(std::string("fork: ") + std::strerror(errno));
@@ -87,11 +91,11 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
     if (child == 0) {
         channel.reset();
         set_session_signal_targets(out_fd, 0);
-        run_preauth(config, in_fd, out_fd, peer, pair[1]);
+        run_preauth(config, context, in_fd, out_fd, peer, pair[1]);
     }
     set_session_signal_targets(out_fd, child);
     ::close(pair[1]);
-    auto login = serve_auth_requests(config, channel.get());
+    auto login = serve_auth_requests(config, context, channel.get());
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }

@@ -36,7 +36,8 @@ constexpr CommandEntry kCommands[] = {
     {"UIDL", kTrans, handle_uidl},         {"RETR", kTrans, handle_retr},
     {"TOP", kTrans, handle_top},           {"DELE", kTrans, handle_dele},
     {"NOOP", kTrans, handle_noop},         {"RSET", kTrans, handle_rset},
-    {"LAST", kTrans, handle_last},
+    {"LAST", kTrans, handle_last},         {"APOP", kAuth, handle_apop},
+    {"AUTH", kAuth, handle_auth},
 };
 
 const CommandEntry* find_command(const std::string& keyword) {
@@ -166,7 +167,16 @@ void handle_capa(Session& s, const CommandLine& cmd) {
     if (!cmd.args.empty()) return s.writer.err("CAPA takes no argument");
     s.writer.ok("Capability list follows");
     s.writer.raw("TOP\r\n");
-    if (s.state == Pop3State::authorization) s.writer.raw("USER\r\n");
+    if (s.state == Pop3State::authorization && s.config.allow_plaintext) s.writer.raw("USER\r\n");
+    if (s.state == Pop3State::authorization) {
+        // RFC 5034 §3: only the mechanisms really offered.
+        std::string sasl;
+        for (const auto& m : s.config.auth_mechanisms) {
+            if ((m == "PLAIN" || m == "LOGIN") && !s.config.allow_plaintext) continue;
+            sasl += " " + m;
+        }
+        if (!sasl.empty()) s.writer.raw("SASL" + sasl + "\r\n");
+    }
     s.writer.raw("UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
     s.writer.raw("IMPLEMENTATION popperd\r\n.\r\n");
 }

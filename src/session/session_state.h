@@ -43,6 +43,7 @@ struct Session {
     std::vector<bool> deleted;
     uint32_t highest_accessed = 0;  // RFC 1460 LAST
     int auth_channel = -1;          // set in the pre-login process only
+    const struct AuthContext* auth = nullptr; // the login's APOP stamp and CRAM challenges
     SessionStats stats;
 };
 
@@ -55,10 +56,22 @@ void set_session_signal_targets(int client_fd, pid_t forward_to);
 // The command loop of either process; returns the exit status.
 int serve_commands(Session& s);
 
+// Made by the privileged process before it forks the pre-login one, so a
+// compromised pre-login process cannot choose the challenges it replays.
+struct AuthContext {
+    std::string apop_stamp;                   // empty unless apop = yes
+    std::vector<std::string> cram_challenges; // one per allowed attempt
+    mutable std::vector<bool> cram_used;
+};
+AuthContext make_auth_context(const Config& config);
+
 // The privileged side of a login: checks a request from the pre-login
-// process against the users file; fills `entry` when it succeeds.
-AuthVerdict check_credentials(const Config& config, const AuthRequest& request,
-                              std::optional<UserEntry>& entry);
+// process against the users file and secrets; fills `entry` on success.
+AuthVerdict check_credentials(const Config& config, const AuthContext& context,
+                              const AuthRequest& request, std::optional<UserEntry>& entry);
+// Sends credentials to the privileged process and answers the client.
+void submit_credentials(Session& s, AuthRequest request);
+void fail_login(Session& s, const std::string& name, const char* reason);
 // Becomes the mailbox owner, opens the maildrop and answers the PASS.
 void enter_transaction(Session& s, const UserEntry& entry);
 
@@ -76,6 +89,8 @@ void handle_dele(Session& s, const CommandLine& cmd);
 void handle_noop(Session& s, const CommandLine& cmd);
 void handle_rset(Session& s, const CommandLine& cmd);
 void handle_last(Session& s, const CommandLine& cmd);
+void handle_apop(Session& s, const CommandLine& cmd);
+void handle_auth(Session& s, const CommandLine& cmd);
 
 // Puts every message back in the spool without deleting any: a connection
 // that ends without QUIT (RFC 1939 §6) or a server shutdown.

@@ -50,6 +50,7 @@ TEST_F(Protocol, CapaBeforeLoginListsUserAndEveryCapability) {
     EXPECT_EQ(client.command("CAPA"), "+OK Capability list follows");
     EXPECT_EQ(client.read_multiline(), "TOP\r\n"
                                        "USER\r\n"
+                                       "SASL PLAIN LOGIN\r\n"
                                        "UIDL\r\n"
                                        "RESP-CODES\r\n"
                                        "AUTH-RESP-CODE\r\n"

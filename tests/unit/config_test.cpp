@@ -491,6 +491,20 @@ TEST(Config, SurvivesRandomMutationsOfValidText) {
 
 // --- format_config ----------------------------------------------------------
 
+TEST(Config, ReadsAuthenticationKeys) {
+    Config config = parse_ok("apop = yes\napop_secrets_file = /etc/s\nallow_plaintext = no\n"
+                             "auth_mechanisms = cram-md5, plain\n");
+    EXPECT_TRUE(config.apop);
+    EXPECT_EQ(config.apop_secrets_file, "/etc/s");
+    EXPECT_FALSE(config.allow_plaintext);
+    EXPECT_EQ(config.auth_mechanisms, (std::vector<std::string>{"CRAM-MD5", "PLAIN"}));
+    EXPECT_TRUE(parse_ok("auth_mechanisms =\n").auth_mechanisms.empty());
+    EXPECT_EQ(parse_error("auth_mechanisms = PLAIN GSSAPI\n"),
+              kSource + ":1: auth_mechanisms: 'GSSAPI' is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
+    EXPECT_EQ(parse_error("auth_mechanisms = PLAIN plain\n"),
+              kSource + ":1: auth_mechanisms: PLAIN is listed twice");
+}
+
 TEST(Config, ReadsPrivilegeSeparationKeys) {
     Config config = parse_ok("unprivileged_user = popd\npreauth_chroot = /srv/empty\n");
     EXPECT_EQ(config.unprivileged_user, "popd");
@@ -520,6 +534,10 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "mail_privileged_group = mail\n"
                                        "unprivileged_user = popper\n"
                                        "preauth_chroot = /var/lib/popperd/empty\n"
+                                       "apop = no\n"
+                                       "apop_secrets_file = /etc/popperd/apop-secrets\n"
+                                       "allow_plaintext = yes\n"
+                                       "auth_mechanisms = PLAIN LOGIN\n"
                                        "log = syslog\n"
                                        "log_level = info\n");
 }
