@@ -21,8 +21,21 @@ void proc_title_init(int argc, char** argv) {
     for (char** e = environ; e && *e; ++e, ++env_count) {
         if (*e == end) end = *e + std::strlen(*e) + 1;
     }
-    char** moved = new char*[env_count + 1];
-    for (size_t i = 0; i < env_count; ++i) moved[i] = ::strdup(environ[i]);
+    // One block for all the strings, kept reachable from here: unsetenv()
+    // may later drop pointers from environ, and that must not leak them.
+    size_t total = 0;
+    for (size_t i = 0; i < env_count; ++i) total += std::strlen(environ[i]) + 1;
+    static char* strings = nullptr;
+    static char** moved = nullptr;
+    strings = new char[total + 1];
+    moved = new char*[env_count + 1];
+    char* next = strings;
+    for (size_t i = 0; i < env_count; ++i) {
+        size_t len = std::strlen(environ[i]) + 1;
+        std::memcpy(next, environ[i], len);
+        moved[i] = next;
+        next += len;
+    }
     moved[env_count] = nullptr;
     environ = moved;
     // Keep argv[1..] readable by getopt (already parsed by then) but unused.

@@ -99,12 +99,14 @@ volatile pid_t signal_forward_pid = 0;
 void on_shutdown_signal(int) {
     int saved = errno;
     request_session_shutdown();
-    if (signal_client_fd >= 0) {
+    if (signal_forward_pid > 0) {
+        // The pre-login child owns the client until login: it says goodbye.
+        ::kill(signal_forward_pid, SIGTERM);
+    } else if (signal_client_fd >= 0) {
         ::shutdown(signal_client_fd, SHUT_RD);
         struct timeval tv {1, 0};
         ::setsockopt(signal_client_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
-    if (signal_forward_pid > 0) ::kill(signal_forward_pid, SIGTERM);
     errno = saved;
 }
 
