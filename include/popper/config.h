@@ -68,6 +68,7 @@ struct Config {
     std::string preauth_chroot = "/var/lib/popperd/empty";
 
     // Authentication (RFC 1939 §7 APOP, RFC 5034 AUTH).
+    bool system_users = false; // users = system: Unix accounts instead of users_file
     bool apop = false;
     std::string apop_secrets_file = "/etc/popperd/apop-secrets"; // name:secret, 0600 root
     bool allow_plaintext = true; // USER/PASS and SASL PLAIN, LOGIN

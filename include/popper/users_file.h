@@ -58,6 +58,12 @@ struct UserLookup {
 // and every malformed line is reported at every read.
 Result<UserLookup> lookup_user(const std::string &users_file, std::string_view name);
 
+// `users = system`: the Unix account `name` (getpwnam_r, and getspnam_r for
+// the hash when the passwd entry defers to /etc/shadow), as popa3d does. The
+// mailbox is left empty (spool_dir/name); root's account is never returned.
+// A locked shadow hash ('!' or '*') makes the entry disabled().
+Result<UserLookup> lookup_system_user(std::string_view name);
+
 // Parses one line (without newline; one trailing '\r' is tolerated).
 // Format: name:hash[:uid[:gid[:gecos[:home[:mailbox]]]]] — at least 2, at most
 // 7 fields; omitted trailing fields are empty. uid/gid: empty or decimal

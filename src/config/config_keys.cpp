@@ -137,7 +137,7 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 24> kKeys = {{
+const std::array<ConfigKey, 25> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
@@ -216,6 +216,14 @@ const std::array<ConfigKey, 24> kKeys = {{
      [](const C &c) { return one(c.unprivileged_user); }},
     {"preauth_chroot", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.preauth_chroot); },
      [](const C &c) { return one(c.preauth_chroot); }},
+    {"users", kOnce, kNonEmpty,
+     [](V v, C &c) {
+         if (v != "file" && v != "system")
+             return Status(Error::because("", "", shown(v) + " is not file or system"));
+         c.system_users = v == "system";
+         return Status();
+     },
+     [](const C &c) { return one(c.system_users ? "system" : "file"); }},
     {"apop", kOnce, kNonEmpty, [](V v, C &c) { return set_yes_no(v, c.apop); },
      [](const C &c) { return one(c.apop ? "yes" : "no"); }},
     {"apop_secrets_file", kOnce, kNonEmpty,

@@ -175,7 +175,8 @@ AuthVerdict check_credentials(const Config& config, const AuthContext& context,
     const std::string& name = request.user;
     UserLookup lookup;
     if (is_valid_user_name(name)) {
-        auto found = lookup_user(config.users_file, name);
+        auto found = config.system_users ? lookup_system_user(name)
+                                         : lookup_user(config.users_file, name);
         if (!found) {
             log_error("cannot read users file: " + found.error().message());
             return {false, "users-file-unreadable"};

@@ -491,6 +491,12 @@ TEST(Config, SurvivesRandomMutationsOfValidText) {
 
 // --- format_config ----------------------------------------------------------
 
+TEST(Config, ReadsUsersSource) {
+    EXPECT_FALSE(parse_ok("users = file\n").system_users);
+    EXPECT_TRUE(parse_ok("users = system\n").system_users);
+    EXPECT_EQ(parse_error("users = ldap\n"), kSource + ":1: users: 'ldap' is not file or system");
+}
+
 TEST(Config, ReadsAuthenticationKeys) {
     Config config = parse_ok("apop = yes\napop_secrets_file = /etc/s\nallow_plaintext = no\n"
                              "auth_mechanisms = cram-md5, plain\n");
@@ -534,6 +540,7 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "mail_privileged_group = mail\n"
                                        "unprivileged_user = popper\n"
                                        "preauth_chroot = /var/lib/popperd/empty\n"
+                                       "users = file\n"
                                        "apop = no\n"
                                        "apop_secrets_file = /etc/popperd/apop-secrets\n"
                                        "allow_plaintext = yes\n"
