@@ -28,8 +28,10 @@ struct TextFile {
 // Reads a regular file whole: at most `max_octets` (a bigger or growing file
 // is an error), refusing symlinks (O_NOFOLLOW) and FIFOs or devices, so a
 // planted link or pipe can neither redirect nor stall the reader. A missing
-// file is an error with errnum ENOENT.
-Result<TextFile> read_text_file(const std::string &path, size_t max_octets);
+// file is an error with errnum ENOENT. `follow_symlinks` lets a reader that
+// only reads (the users file at login) accept an admin's symlink.
+Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
+                                bool follow_symlinks = false);
 
 // What an edit does to a file's text: the new text, or an error that
 // abandons the edit. Its errors may leave `path` empty: the file is filled in.

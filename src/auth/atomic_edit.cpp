@@ -137,8 +137,9 @@ Status replace_file(const std::string &path, const struct stat &old, std::string
 
 } // namespace
 
-Result<TextFile> read_text_file(const std::string &path, size_t max_octets) {
-    auto fd = open_file(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
+                                bool follow_symlinks) {
+    auto fd = open_file(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (follow_symlinks ? 0 : O_NOFOLLOW));
     if (!fd) {
         if (fd.error().errnum == ELOOP)
             return Error::classified(ELOOP, "open", path, "is a symbolic link");

@@ -1,5 +1,6 @@
 // Reading the users file at login: bounded read, line by line, first match wins.
 #include "popper/users_file.h"
+#include "popper/users_file_edit.h"
 #include "popper/io.h"
 #include "popper/log.h"
 
@@ -11,45 +12,13 @@ namespace popper {
 
 namespace {
 
-Error too_large(const std::string &path) {
-    return Error::because("read", path,
-                          "users file larger than " + std::to_string(kMaxUsersFileOctets >> 20) +
-                              " MiB");
-}
-
 // The whole file, or an error naming it. Bounded even if the file grows while
 // it is read; a FIFO or device is refused instead of blocking the login.
 Result<std::string> read_users_file(const std::string &path) {
-    auto fd = open_file(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
-    if (!fd)
-        return fd.error();
-    auto st = stat_fd(fd->get(), path);
-    if (!st)
-        return st.error();
-    if (!S_ISREG(st->st_mode))
-        return Error::because("read", path, "not a regular file");
-    if (static_cast<uint64_t>(st->st_size) > kMaxUsersFileOctets)
-        return too_large(path);
-
-    std::string text(static_cast<size_t>(st->st_size) + 1, '\0');
-    size_t used = 0;
-    for (;;) {
-        if (used == text.size()) {
-            if (used > kMaxUsersFileOctets)
-                return too_large(path);
-            text.resize(std::min(used * 2 + 4096, kMaxUsersFileOctets + 1));
-        }
-        auto n = read_some(fd->get(), text.data() + used, text.size() - used, path);
-        if (!n)
-            return n.error();
-        if (*n == 0)
-            break;
-        used += *n;
-    }
-    if (used > kMaxUsersFileOctets)
-        return too_large(path);
-    text.resize(used);
-    return text;
+    auto file = read_text_file(path, kMaxUsersFileOctets, true);
+    if (!file)
+        return file.error();
+    return std::move(file->text);
 }
 
 // Logs "users file PATH:LINE: WHY", at most kMaxUsersFileWarningsPerRead times.

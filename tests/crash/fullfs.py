@@ -18,15 +18,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mailhost import MailHost, PopSession, login, message, ids_in, require_tools  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, login, message, ids_in, require_tools  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("fullfs")
 
 
 class Tmpfs:
@@ -129,8 +123,7 @@ def main():
     finally:
         host.close()
         fs.close()
-    print("fullfs: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -15,15 +15,9 @@ import stat
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mailhost import MailHost, PopSession, login, message, ids_in, require_tools  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, login, message, ids_in, require_tools  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("hostile")
 
 
 def session(host, commands=(), multiline=()):
@@ -183,8 +177,7 @@ def main():
     finally:
         host.close()
 
-    print("hostile: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":

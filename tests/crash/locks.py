@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mailhost import MailHost, PopSession, login, message, require_tools  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, login, message, require_tools  # noqa: E402
 
 HOLDER = r"""
 import fcntl, os, sys, time
@@ -36,13 +36,7 @@ if kind == "dotlock":
     os.unlink(path + ".lock")
 """
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("locks")
 
 
 def hold(host, kind, seconds):
@@ -133,8 +127,7 @@ def main():
         first.finish()
     finally:
         host.close()
-    print("locks: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,23 @@ def other_filesystem_dir():
     return None
 
 
+class Checks:
+    """Named checks that print ok/FAIL as they go; exit_code() sums up."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failures = []
+
+    def __call__(self, cond, what):
+        print(("ok   " if cond else "FAIL ") + what)
+        if not cond:
+            self.failures.append(what)
+
+    def exit_code(self):
+        print("%s: %d checks failed" % (self.name, len(self.failures)))
+        return 1 if self.failures else 0
+
+
 def require_tools(*tools):
     """Exit 77 (ctest: skipped) when a tool the test needs is missing."""
     missing = [t for t in tools if shutil.which(t) is None]

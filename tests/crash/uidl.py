@@ -10,15 +10,9 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mailhost import MailHost, PopSession, login, message, require_tools  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, login, message, require_tools  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("uidl")
 
 
 def uidls(host, dele=()):
@@ -62,8 +56,7 @@ def main():
             other.close()
     finally:
         host.close()
-    print("uidl: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":

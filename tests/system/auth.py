@@ -17,16 +17,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
-from mailhost import MailHost, PopSession, message, require_tools, USER, PASSWORD  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, message, require_tools, USER, PASSWORD  # noqa: E402
 
 SECRET = "apop-secret"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("auth")
 
 
 def b64(text):
@@ -167,8 +161,7 @@ def main():
               "a 0644 secrets file: popperd refuses to start, exit 78 naming it (%r)" % r.stderr)
     finally:
         host.close()
-    print("auth: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -13,15 +13,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
-from mailhost import MailHost, PopSession, login, message, require_tools, USER, PASSWORD  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, login, message, require_tools, USER, PASSWORD  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("privsep")
 
 
 def status_of(pid):
@@ -104,8 +98,7 @@ def main():
     finally:
         host.close()
         os.rmdir(chroot_dir)
-    print("privsep: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -13,15 +13,9 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
-from mailhost import MailHost, PopSession, message, ids_in, require_tools  # noqa: E402
+from mailhost import Checks, MailHost, PopSession, message, ids_in, require_tools  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("system_users")
 
 
 def attempt(host, user, password, commands=()):
@@ -81,8 +75,7 @@ def main():
         if host:
             host.close()
         subprocess.run(["userdel", name], check=False)
-    print("system_users: %d checks failed" % len(failures))
-    return 1 if failures else 0
+    return check.exit_code()
 
 
 if __name__ == "__main__":
