@@ -5,6 +5,8 @@
 #include "popper/wire.h"
 #include "session_state.h"
 
+#include <algorithm>
+
 namespace popper {
 
 namespace {
@@ -42,20 +44,59 @@ std::string maildrop_summary(const Session& s) {
     return std::to_string(count) + " " + std::to_string(octets);
 }
 
-// Streams stored octets [0, length) of message `index` in POP3 form, in
-// large writes; the mapping's pages are released as they are sent.
-bool send_message(Session& s, size_t index, uint64_t top_lines, bool whole) {
-    const MessageEntry& m = messages(s)[index];
+// Read size for RETR: large sequential preads, cut at line ends, keep the
+// session's memory bounded and cost no page-table work (mmap+munmap of each
+// message was most of RETR's time).
+constexpr size_t kRetrReadOctets = 256 * 1024;
+
+bool cannot_read(Session& s, const Error& error) {
+    log_error("cannot read message: user=" + s.user + ": " + error.message());
+    s.writer.err("[SYS/TEMP] Cannot read the message");
+    return false;
+}
+
+// RETR: the whole message in POP3 form, streamed from the drop.
+bool send_whole_message(Session& s, const MessageEntry& m) {
+    const int fd = s.maildrop->drop_fd();
+    const std::string& path = s.maildrop->drop_path();
+    s.writer.ok(std::to_string(m.pop_size) + " octets");
+    std::string& out = s.writer.buffer();
+    std::string pending; // stored octets read but not yet encoded: a line's start
+    pending.reserve(kRetrReadOctets);
+    uint64_t pos = m.start;
+    for (;;) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(kRetrReadOctets, m.end - pos));
+        size_t had = pending.size();
+        pending.resize(had + want);
+        auto got = pread_full(fd, pending.data() + had, want, static_cast<off_t>(pos), path);
+        if (!got) return cannot_read(s, got.error());
+        if (*got != want) return cannot_read(s, Error::because("read", path, "drop file shrank"));
+        pos += want;
+        bool last = pos == m.end;
+        // Each piece starts at a line start, so unescaping and dot-stuffing
+        // see whole lines; a line longer than a read waits for the next one.
+        size_t cut = last ? pending.size() : pending.rfind('\n') + 1;
+        if (cut == 0 && !last) continue; // npos + 1: no line end yet
+        WireEncoder encoder(std::string_view(pending).substr(0, cut));
+        while (!encoder.encode(out, kReplyBufferOctets))
+            if (!s.writer.flush()) return false;
+        if (last) {
+            encoder.finish(out);
+            return s.writer.flush_if_large();
+        }
+        pending.erase(0, cut);
+        if (out.size() >= kReplyBufferOctets && !s.writer.flush()) return false;
+    }
+}
+
+// TOP: the header section and `top_lines` body lines, from a mapping.
+bool send_message_top(Session& s, const MessageEntry& m, uint64_t top_lines) {
     auto region = MappedRegion::map(s.maildrop->drop_fd(), static_cast<off_t>(m.start),
                                     m.stored_length(), s.maildrop->drop_path());
-    if (!region) {
-        log_error("cannot read message: user=" + s.user + ": " + region.error().message());
-        s.writer.err("[SYS/TEMP] Cannot read the message");
-        return false;
-    }
+    if (!region) return cannot_read(s, region.error());
     std::string_view stored = region->view();
-    if (!whole) stored = stored.substr(0, top_prefix_length(stored, top_lines));
-    s.writer.ok(whole ? std::to_string(m.pop_size) + " octets" : "Top of message follows");
+    stored = stored.substr(0, top_prefix_length(stored, top_lines));
+    s.writer.ok("Top of message follows");
     WireEncoder encoder(stored);
     std::string& out = s.writer.buffer();
     while (!encoder.encode(out, kReplyBufferOctets)) {
@@ -118,7 +159,7 @@ void handle_retr(Session& s, const CommandLine& cmd) {
     if (cmd.args.size() != 1) return s.writer.err("Usage: RETR message");
     auto index = message_index(s, cmd.args[0]);
     if (!index) return;
-    if (!send_message(s, *index, 0, true)) {
+    if (!send_whole_message(s, messages(s)[*index])) {
         s.done = true;
         return;
     }
@@ -133,7 +174,7 @@ void handle_top(Session& s, const CommandLine& cmd) {
     if (!index) return;
     auto lines = parse_number(cmd.args[1]);
     if (!lines) return s.writer.err("Invalid number of lines");
-    if (!send_message(s, *index, *lines, false)) s.done = true;
+    if (!send_message_top(s, messages(s)[*index], *lines)) s.done = true;
 }
 
 void handle_dele(Session& s, const CommandLine& cmd) {
