@@ -100,12 +100,22 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     set_session_signal_targets(out_fd, 0);
-    if (!login) return 0;
+    if (!login) {
+        // Stopping, and the child ended without telling the client (the
+        // signal reached it late, or not at all): say it here.
+        bool said = WIFEXITED(status) && WEXITSTATUS(status) == kExitSaidShutdown;
+        if (session_shutdown_requested() && !said) {
+            static constexpr char kBye[] = "-ERR [SYS/TEMP] Server shutting down\r\n";
+            (void)!::write(out_fd, kBye, sizeof kBye - 1);
+        }
+        return 0;
+    }
     channel.reset();
     Session s(config, peer, in_fd, out_fd);
     s.reader.prime(std::move(login->pending_input));
     enter_transaction(s, login->entry);
-    return serve_commands(s);
+    int code = serve_commands(s);
+    return code == kExitSaidShutdown ? 0 : code; // a clean stop, for inetd and systemd
 }
 
 } // namespace popper

@@ -224,7 +224,7 @@ int serve_commands(Session& s) {
             s.writer.err("[SYS/TEMP] Server shutting down");
             s.writer.flush();
             abandon_session(s, "shutdown");
-            return 0;
+            return kExitSaidShutdown;
         }
         ReadStatus got = s.reader.read_line(line, static_cast<int>(timeout_s) * 1000);
         switch (got) {

@@ -53,7 +53,9 @@ bool session_shutdown_requested();
 // What SIGTERM must wake: the client socket, and the pre-login child to
 // pass the signal to (0: none).
 void set_session_signal_targets(int client_fd, pid_t forward_to);
-// The command loop of either process; returns the exit status.
+// The command loop of either process; returns the exit status:
+// kExitSaidShutdown once it has told the client the server is stopping.
+inline constexpr int kExitSaidShutdown = 75; // sysexits.h EX_TEMPFAIL
 int serve_commands(Session& s);
 
 // Made by the privileged process before it forks the pre-login one, so a
