@@ -108,11 +108,19 @@ def main():
         check(status.startswith(b"+OK") and "(owner process gone)" in log,
               "dotlock of a dead popperd on this host is broken as such, not by age (%r)" % status)
 
+    finally:
+        host.close()
+
+    # A live owner's dotlock, with a dotlock_stale no slow machine reaches.
+    host = MailHost(popperd, "lock_timeout = 1\ndotlock_stale = 600\n")
+    try:
+        host.write_spool(message("a"))
+        lock = host.spool + ".lock"
         with open(lock, "w") as f:
             f.write("%d %s\n" % (os.getpid(), os.uname().nodename))
         status, _ = try_login(host)
         check(status.startswith(b"-ERR [IN-USE]"), "fresh dotlock of a live owner is honoured (%r)" % status)
-        os.unlink(lock)
+        check(os.path.exists(lock), "the live owner's dotlock is left in place")
     finally:
         host.close()
 
