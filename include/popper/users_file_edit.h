@@ -33,6 +33,33 @@ struct TextFile {
 Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
                                 bool follow_symlinks = false);
 
+// Calls f(line, line_number) for each line of `text`, without its LF,
+// numbered from 1: one line splitter for the users and secrets files.
+template <class F> void for_each_line(std::string_view text, F &&f) {
+    size_t line_number = 0;
+    while (!text.empty()) {
+        const auto newline = text.find('\n');
+        const std::string_view line = text.substr(0, newline);
+        text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+        f(line, ++line_number);
+    }
+}
+
+// Logs "LABEL PATH:LINE: WHY" for malformed lines, at most
+// kMaxUsersFileWarningsPerRead per read, then how many more there were.
+class MalformedLineLog {
+public:
+    MalformedLineLog(std::string label, const std::string &path)
+        : label_(std::move(label)), path_(path) {}
+    void warn(size_t line_number, const std::string &why);
+    void finish() const;
+
+private:
+    std::string label_;
+    const std::string &path_;
+    size_t count_ = 0;
+};
+
 // What an edit does to a file's text: the new text, or an error that
 // abandons the edit. Its errors may leave `path` empty: the file is filled in.
 using TextEdit = std::function<Result<std::string>(const std::string &old_text)>;

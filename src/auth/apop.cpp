@@ -119,30 +119,20 @@ Result<std::optional<std::string>> find_apop_secret(const std::string &path,
         return file.error();
     std::string *text = &file->text;
     std::optional<std::string> found;
-    std::string_view rest = *text;
-    size_t line_number = 0;
-    size_t warnings = 0;
+    MalformedLineLog malformed("apop secrets file", path);
     std::string why;
-    while (!rest.empty()) {
-        const auto newline = rest.find('\n');
-        const std::string_view line = rest.substr(0, newline);
-        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        ++line_number;
+    for_each_line(*text, [&](std::string_view line, size_t line_number) {
         auto entry = parse_apop_secret_line(line, why);
         if (!entry) {
-            if (!why.empty() && ++warnings <= kMaxUsersFileWarningsPerRead)
-                log_warning("apop secrets file " + path + ":" + std::to_string(line_number) + ": " +
-                            why);
-            continue;
+            if (!why.empty())
+                malformed.warn(line_number, why);
+            return;
         }
         // First match wins; keep scanning so timing does not reveal the position.
         if (!found && entry->name == name)
             found = std::move(entry->secret);
-    }
-    if (warnings > kMaxUsersFileWarningsPerRead)
-        log_warning("apop secrets file " + path + ": " +
-                    std::to_string(warnings - kMaxUsersFileWarningsPerRead) +
-                    " more malformed lines not shown");
+    });
+    malformed.finish();
     wipe_secret(*text);
     return found;
 }

@@ -21,26 +21,6 @@ Result<std::string> read_users_file(const std::string &path) {
     return std::move(file->text);
 }
 
-// Logs "users file PATH:LINE: WHY", at most kMaxUsersFileWarningsPerRead times.
-class MalformedLineLog {
-public:
-    explicit MalformedLineLog(const std::string &path) : path_(path) {}
-    void warn(size_t line_number, const std::string &why) {
-        if (++count_ <= kMaxUsersFileWarningsPerRead)
-            log_warning("users file " + path_ + ":" + std::to_string(line_number) + ": " + why);
-    }
-    void finish() const {
-        if (count_ > kMaxUsersFileWarningsPerRead)
-            log_warning("users file " + path_ + ": " +
-                        std::to_string(count_ - kMaxUsersFileWarningsPerRead) +
-                        " more malformed lines not shown");
-    }
-
-private:
-    const std::string &path_;
-    size_t count_ = 0;
-};
-
 } // namespace
 
 Result<UserLookup> lookup_user(const std::string &users_file, std::string_view name) {
@@ -49,28 +29,21 @@ Result<UserLookup> lookup_user(const std::string &users_file, std::string_view n
         return text.error();
 
     UserLookup found;
-    MalformedLineLog malformed(users_file);
-    std::string_view rest = *text;
-    size_t line_number = 0;
+    MalformedLineLog malformed("users file", users_file);
     std::string why;
-    while (!rest.empty()) {
-        const auto newline = rest.find('\n');
-        const std::string_view line = rest.substr(0, newline);
-        rest.remove_prefix(newline == std::string_view::npos ? rest.size() : newline + 1);
-        ++line_number;
-
+    for_each_line(*text, [&](std::string_view line, size_t line_number) {
         auto entry = parse_user_line(line, why);
         if (!entry) {
             if (!why.empty())
                 malformed.warn(line_number, why);
-            continue;
+            return;
         }
         if (found.scheme_like.empty() && !entry->hash.empty() && !entry->disabled())
             found.scheme_like = entry->hash;
         // First match wins; keep scanning so timing does not reveal the position.
         if (!found.entry && entry->name == name)
             found.entry = std::move(*entry);
-    }
+    });
     malformed.finish();
     return found;
 }
@@ -80,6 +53,18 @@ Result<std::optional<UserEntry>> find_user(const std::string &users_file, std::s
     if (!found)
         return found.error();
     return std::move(found->entry);
+}
+
+void MalformedLineLog::warn(size_t line_number, const std::string &why) {
+    if (++count_ <= kMaxUsersFileWarningsPerRead)
+        log_warning(label_ + " " + path_ + ":" + std::to_string(line_number) + ": " + why);
+}
+
+void MalformedLineLog::finish() const {
+    if (count_ > kMaxUsersFileWarningsPerRead)
+        log_warning(label_ + " " + path_ + ": " +
+                    std::to_string(count_ - kMaxUsersFileWarningsPerRead) +
+                    " more malformed lines not shown");
 }
 
 } // namespace popper
