@@ -93,7 +93,11 @@ int main(int argc, char** argv) {
     }
     popper::log_open(config->log, config->log_level);
     if (popper::running_as_root()) {
-        if (auto ready = popper::prepare_preauth_chroot(config->preauth_chroot); !ready) {
+        auto ready = popper::prepare_preauth_chroot(config->preauth_chroot);
+        if (ready)
+            ready = popper::remember_account_ids(config->unprivileged_user,
+                                                 config->mail_privileged_group);
+        if (!ready) {
             popper::log_error(ready.error().message());
             std::fprintf(stderr, "popperd: %s\n", ready.error().message().c_str());
             return 1;

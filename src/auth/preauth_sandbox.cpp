@@ -1,13 +1,11 @@
-#include "popper/log.h"
+#include "account_ids.h"
 #include "popper/privileges.h"
 
 #include <cerrno>
 #include <grp.h>
-#include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 namespace popper {
 
@@ -23,25 +21,6 @@ Status set_limit(int resource, rlim_t value, const char* name) {
     struct rlimit lim {value, value};
     if (::setrlimit(resource, &lim) != 0) return Error::from_errno("setrlimit", name);
     return {};
-}
-
-struct Account {
-    uid_t uid;
-    gid_t gid;
-};
-
-Result<Account> find_account(const std::string& user) {
-    for (const std::string& name : {user, std::string("nobody")}) {
-        struct passwd pw {}, *found = nullptr;
-        std::vector<char> buf(16384);
-        if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found) {
-            if (pw.pw_uid == 0) return Error::because("unprivileged_user", name, "is root");
-            if (name != user)
-                log_warning("unprivileged_user " + user + " does not exist; using nobody");
-            return Account{pw.pw_uid, pw.pw_gid};
-        }
-    }
-    return Error::because("unprivileged_user", user, "neither it nor nobody exists");
 }
 
 } // namespace
@@ -68,7 +47,7 @@ Status prepare_preauth_chroot(const std::string& dir) {
 
 Status enter_preauth_sandbox(const std::string& user, const std::string& chroot_dir) {
     if (!running_as_root()) return {};
-    auto account = find_account(user);
+    auto account = account_ids::preauth_account(user);
     if (!account) return account.error();
     if (::chdir(chroot_dir.c_str()) != 0) return Error::from_errno("chdir", chroot_dir);
     if (::chroot(".") != 0) return Error::from_errno("chroot", chroot_dir);

@@ -2,6 +2,8 @@
 // proof that root cannot be regained. Each failure names the call and user.
 #include "popper/privileges.h"
 
+#include "account_ids.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <grp.h>
@@ -13,33 +15,6 @@ namespace popper {
 
 namespace {
 
-// getgrnam_r buffer: start at the usual size, grow for huge groups, give up
-// well before memory matters.
-constexpr size_t kGroupBufferStart = 16 * 1024;
-constexpr size_t kGroupBufferMax = 1024 * 1024;
-
-// The gid of `group`, nullopt when no such group. Lookup failures are errors.
-Result<std::optional<gid_t>> group_id(const std::string &group, const std::string &user) {
-    if (group.empty())
-        return std::optional<gid_t>{};
-    std::vector<char> buffer(kGroupBufferStart);
-    for (;;) {
-        struct group entry {};
-        struct group *found = nullptr;
-        const int rc = ::getgrnam_r(group.c_str(), &entry, buffer.data(), buffer.size(), &found);
-        if (rc == ERANGE && buffer.size() < kGroupBufferMax) {
-            buffer.resize(buffer.size() * 2);
-            continue;
-        }
-        if (found != nullptr)
-            return std::optional<gid_t>{entry.gr_gid};
-        // getgrnam_r(3): 0, ENOENT, ESRCH, EBADF and EPERM all mean "not found".
-        if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
-            return std::optional<gid_t>{};
-        return Error::from_errno("getgrnam " + group + " for", user, rc);
-    }
-}
-
 // 0 is root; -1 means "unchanged" to setresuid/setresgid: neither is a target.
 template <class Id> bool is_root_or_unset(Id id) {
     return id == 0 || id == static_cast<Id>(-1);
@@ -48,7 +23,7 @@ template <class Id> bool is_root_or_unset(Id id) {
 Result<std::vector<gid_t>> supplementary_groups(gid_t gid, const std::string &mail_group,
                                                 const std::string &name) {
     std::vector<gid_t> groups{gid};
-    auto mail = group_id(mail_group, name);
+    auto mail = account_ids::group_id(mail_group, name);
     if (!mail)
         return mail.error();
     if (*mail) {

@@ -3,6 +3,7 @@
 #include "popper/listener.h"
 
 #include "popper/log.h"
+#include "popper/privileges.h"
 #include "popper/proc_title.h"
 #include "popper/session.h"
 
@@ -87,6 +88,13 @@ void reload(Config& config, const std::string& config_path) {
     if (!fresh) {
         log_error("SIGHUP: keeping the old configuration: " + fresh.error().message());
         return;
+    }
+    if (running_as_root()) {
+        auto ids = remember_account_ids(fresh->unprivileged_user, fresh->mail_privileged_group);
+        if (!ids) {
+            log_error("SIGHUP: keeping the old configuration: " + ids.error().message());
+            return;
+        }
     }
     bool same = fresh->listen.size() == config.listen.size();
     for (size_t i = 0; same && i < fresh->listen.size(); ++i)

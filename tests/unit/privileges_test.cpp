@@ -227,3 +227,57 @@ TEST(Privileges, RunningAsRootMatchesTheProcess) {
 
 } // namespace
 } // namespace popper
+
+namespace popper {
+namespace {
+
+// remember_account_ids: after it, a process that can no longer see the
+// account databases (here: chrooted into an empty directory) still drops to
+// the remembered mail group and pre-login account — the lookups are not
+// repeated per session.
+TEST(Privileges, RememberedIdsServeProcessesThatCannotLookThemUp) {
+    SKIP_UNLESS_ROOT();
+    const struct group *mail = ::getgrnam("mail");
+    if (mail == nullptr)
+        GTEST_SKIP() << "no group 'mail' on this system";
+    const gid_t mail_gid = mail->gr_gid;
+    char dir_template[] = "/tmp/popperd-empty-root.XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string empty_root = dir_template;
+    EXPECT_CHILD_OK(in_child([&] {
+        if (!remember_account_ids("no-such-user-popperd-test", "mail"))
+            return static_cast<int>(kSetupFailed);
+        if (::chroot(empty_root.c_str()) != 0 || ::chdir("/") != 0)
+            return static_cast<int>(kSetupFailed);
+        if (::getgrnam("mail") != nullptr)
+            return static_cast<int>(kSetupFailed); // the chroot did not hide /etc/group
+        return drop_and_check("mail", {kNogroup, mail_gid});
+    }));
+    EXPECT_CHILD_OK(in_child([&] {
+        if (!remember_account_ids("no-such-user-popperd-test", ""))
+            return static_cast<int>(kSetupFailed);
+        // The fallback account (nobody) is remembered too: the sandbox needs
+        // no lookup, even where the databases cannot be seen.
+        if (::chroot(empty_root.c_str()) != 0 || ::chdir("/") != 0)
+            return static_cast<int>(kSetupFailed);
+        if (!enter_preauth_sandbox("no-such-user-popperd-test", "/"))
+            return static_cast<int>(kBecomeFailed);
+        return static_cast<int>(::geteuid() == kNobody && ::getegid() == kNogroup ? kOk : kWrongUids);
+    }));
+    ::rmdir(empty_root.c_str());
+}
+
+TEST(Privileges, RememberingAnUnusablePreauthAccountIsAnError) {
+    SKIP_UNLESS_ROOT();
+    EXPECT_CHILD_OK(in_child([] {
+        // "root" exists and is root: never a pre-login account.
+        auto remembered = remember_account_ids("root", "");
+        if (remembered)
+            return static_cast<int>(kBecomeSucceeded);
+        return static_cast<int>(
+            remembered.error().message().find("is root") != std::string::npos ? kOk : kWrongError);
+    }));
+}
+
+} // namespace
+} // namespace popper
