@@ -4,7 +4,8 @@
 // longer than the buffer take the streaming path), then the mbox bytes.
 // Checks: the index equals the one made with the default buffer; entries are
 // in order, inside the data, start at "From "; each pop_size matches the
-// wire module; UIDLs are unique and valid.
+// wire module; UIDLs are unique and valid; the UIDL side tables are sorted
+// by message, in range, and hold only repeats >= 1 and non-empty values.
 #include "popper/mbox_index.h"
 #include "popper/wire.h"
 
@@ -48,6 +49,19 @@ void check_index(std::string_view data, size_t buffer_octets) {
             check(c >= 0x21 && c <= 0x7e);
         check(uidls.insert(uidl).second);
         previous_end = m.end;
+    }
+    const auto &repeats = whole->repeats;
+    for (size_t k = 0; k < repeats.size(); ++k) {
+        check(repeats[k].message < whole->messages.size() && repeats[k].repeat >= 1);
+        check(k == 0 || repeats[k - 1].message < repeats[k].message);
+        check(whole->x_uidl_of(repeats[k].message).empty());
+    }
+    const auto &x_uidls = whole->x_uidls;
+    for (size_t k = 0; k < x_uidls.size(); ++k) {
+        check(x_uidls[k].message < whole->messages.size());
+        check(k == 0 || (x_uidls[k - 1].message < x_uidls[k].message &&
+                         x_uidls[k - 1].offset < x_uidls[k].offset));
+        check(!whole->x_uidl_of(x_uidls[k].message).empty());
     }
 }
 

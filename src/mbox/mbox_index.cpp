@@ -57,8 +57,10 @@ public:
         entry.pop_size = octets;
         entry.uid_digest = identity.finish();
         if (!identity.x_uidl().empty()) {
-            entry.x_uidl = static_cast<int32_t>(index.x_uidls.size());
-            index.x_uidls.push_back(identity.x_uidl());
+            // A candidate: assign_uidls() keeps it or not.
+            index.x_uidls.push_back({static_cast<uint32_t>(index.messages.size()),
+                                     static_cast<uint32_t>(index.x_uidl_octets.size())});
+            index.x_uidl_octets += identity.x_uidl();
         }
         index.messages.push_back(entry);
         return another;
@@ -68,6 +70,8 @@ private:
     MboxLineReader &reader_;
 };
 
+// Scans the messages; UIDLs are chosen by the caller once the reader and its
+// buffer are gone, so that the two never add up in the peak.
 Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::string &path) {
     MboxIndex index;
     index.file_size = size;
@@ -78,11 +82,20 @@ Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::st
                                   "not an mbox file (does not begin with \"From \")");
         MboxScanner scanner(reader);
         while (scanner.scan_message(line, index)) {
+            // Message numbers, and X-UIDL offsets (each value took more mbox
+            // octets than it takes here), must fit the 32-bit side tables.
+            if (index.messages.size() >= kMaxMessages || index.x_uidl_octets.size() > 0xffffff00)
+                return Error::because("index", path, "too many messages");
         }
     }
     if (reader.error())
         return *reader.error();
-    assign_uidls(index);
+    return index;
+}
+
+Result<MboxIndex> with_uidls(Result<MboxIndex> index) {
+    if (index)
+        assign_uidls(*index);
     return index;
 }
 
@@ -90,14 +103,18 @@ Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::st
 
 Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
                                    size_t buffer_octets) {
-    MboxLineReader reader(-1, data, data.size(), path, buffer_octets);
-    return scan_mbox(reader, data.size(), path);
+    return with_uidls([&] {
+        MboxLineReader reader(-1, data, data.size(), path, buffer_octets);
+        return scan_mbox(reader, data.size(), path);
+    }());
 }
 
 Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
                                   size_t buffer_octets) {
-    MboxLineReader reader(fd, {}, size, path, buffer_octets);
-    return scan_mbox(reader, size, path);
+    return with_uidls([&] {
+        MboxLineReader reader(fd, {}, size, path, buffer_octets);
+        return scan_mbox(reader, size, path);
+    }());
 }
 
 } // namespace popper

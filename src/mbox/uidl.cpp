@@ -1,13 +1,28 @@
 // Unique UIDLs for a mailbox (RFC 1939 §7): X-UIDL values or digests with a
 // repeat suffix, first come first served in file order.
+//
+// The rule (message_identity.h) reads as a walk in file order keeping a set
+// of the UIDLs given so far. Doing that literally costs a set entry per
+// message; this does the same with one 4-octet message number per message,
+// sorted by digest, by observing:
+//  - Of several candidates with one X-UIDL value, all but the first in file
+//    order lose: the first either keeps it, or loses to a computed UIDL that
+//    stays given out for the rest of the walk.
+//  - A computed UIDL can meet an X-UIDL only when the X-UIDL value spells a
+//    computed UIDL ("<hex digest>" or "<hex digest>-N") of a digest present
+//    in the mailbox. Only messages of such "claimed" digests need the walk in
+//    file order; in every other group of equal digests the repeat is the
+//    count of earlier members that did not keep an X-UIDL.
 #include "message_identity.h"
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
-#include <unordered_set>
+#include <tuple>
+#include <utility>
 
 namespace popper {
 namespace {
@@ -60,90 +75,245 @@ bool parse_computed_uidl(std::string_view value, Digest &digest, uint32_t &repea
     return true;
 }
 
-// Messages grouped by digest, for counting repeats with a few bytes per
-// message instead of a hash map entry per message.
-class DigestGroups {
-public:
-    explicit DigestGroups(const std::vector<MessageEntry> &messages) : messages_(messages) {
-        order_.resize(messages.size());
-        std::iota(order_.begin(), order_.end(), uint32_t{0});
-        std::stable_sort(order_.begin(), order_.end(), [&](uint32_t a, uint32_t b) {
-            return messages[a].uid_digest < messages[b].uid_digest;
-        });
-        group_of_.resize(messages.size());
-        uint32_t groups = 0;
-        for (size_t k = 0; k < order_.size(); ++k) {
-            if (k > 0 && messages[order_[k]].uid_digest != messages[order_[k - 1]].uid_digest)
-                ++groups;
-            group_of_[order_[k]] = groups;
+std::string_view x_uidl_value(const MboxIndex &index, size_t row) {
+    size_t begin = index.x_uidls[row].offset;
+    size_t end =
+        row + 1 < index.x_uidls.size() ? index.x_uidls[row + 1].offset : index.x_uidl_octets.size();
+    return std::string_view(index.x_uidl_octets).substr(begin, end - begin);
+}
+
+// Removes the X-UIDL rows whose flag is set, and their octets, in place:
+// a kept value only ever moves towards the front.
+void drop_x_uidl_rows(MboxIndex &index, const std::vector<bool> &dropped) {
+    size_t kept = 0, octets = 0;
+    for (size_t row = 0; row < index.x_uidls.size(); ++row) {
+        if (dropped[row])
+            continue;
+        std::string_view value = x_uidl_value(index, row);
+        uint32_t message = index.x_uidls[row].message;
+        std::memmove(index.x_uidl_octets.data() + octets, value.data(), value.size());
+        index.x_uidls[kept++] = {message, static_cast<uint32_t>(octets)};
+        octets += value.size();
+    }
+    index.x_uidls.resize(kept);
+    index.x_uidl_octets.resize(octets);
+}
+
+// Step 1: of the candidates sharing a value, only the first in file order
+// can keep it.
+void drop_repeated_x_uidls(MboxIndex &index) {
+    std::vector<uint32_t> by_value(index.x_uidls.size());
+    std::iota(by_value.begin(), by_value.end(), uint32_t{0});
+    std::sort(by_value.begin(), by_value.end(), [&](uint32_t a, uint32_t b) {
+        std::string_view va = x_uidl_value(index, a), vb = x_uidl_value(index, b);
+        return va != vb ? va < vb : a < b;
+    });
+    std::vector<bool> dropped(index.x_uidls.size());
+    bool any = false;
+    for (size_t k = 1; k < by_value.size(); ++k) {
+        if (x_uidl_value(index, by_value[k]) == x_uidl_value(index, by_value[k - 1])) {
+            dropped[by_value[k]] = true;
+            any = true;
         }
-        next_repeat_.assign(messages.empty() ? 0 : groups + 1, 0);
     }
+    by_value = {};
+    if (any)
+        drop_x_uidl_rows(index, dropped);
+}
 
-    uint32_t &next_repeat_of_message(size_t index) { return next_repeat_[group_of_[index]]; }
+// Message numbers sorted by digest, then by position: each run of equal
+// digests is a group, its members in file order. std::sort, not
+// stable_sort: the keys are unique, and stable_sort borrows a buffer.
+std::vector<uint32_t> messages_by_digest(const MessageList &messages) {
+    std::vector<uint32_t> order(messages.size());
+    std::iota(order.begin(), order.end(), uint32_t{0});
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        const Digest &da = messages[a].uid_digest, &db = messages[b].uid_digest;
+        return da != db ? da < db : a < b;
+    });
+    return order;
+}
 
-    // Whether the computed UIDL (digest, repeat) was already given to a message.
-    bool taken(const Digest &digest, uint32_t repeat) const {
-        auto it = std::lower_bound(
-            order_.begin(), order_.end(), digest,
-            [&](uint32_t index, const Digest &d) { return messages_[index].uid_digest < d; });
-        if (it == order_.end() || messages_[*it].uid_digest != digest)
-            return false;
-        // Repeats below next_repeat were given out or skipped; a skipped one
-        // equals an X-UIDL already kept, which the caller checks first.
-        return repeat < next_repeat_[group_of_[*it]];
-    }
+// Position in `order` of the first message with `digest`, or order.size().
+size_t group_of(const MessageList &messages, const std::vector<uint32_t> &order,
+                const Digest &digest) {
+    auto it =
+        std::lower_bound(order.begin(), order.end(), digest,
+                         [&](uint32_t m, const Digest &d) { return messages[m].uid_digest < d; });
+    if (it == order.end() || messages[*it].uid_digest != digest)
+        return order.size();
+    return static_cast<size_t>(it - order.begin());
+}
 
-private:
-    const std::vector<MessageEntry> &messages_;
-    std::vector<uint32_t> order_;       // message indices sorted by digest, then position
-    std::vector<uint32_t> group_of_;    // message index -> group of equal digests
-    std::vector<uint32_t> next_repeat_; // group -> first repeat not yet given out
+bool has_x_uidl(const MboxIndex &index, uint32_t message) {
+    return std::binary_search(
+        index.x_uidls.begin(), index.x_uidls.end(), XUidlRow{message, 0},
+        [](const XUidlRow &a, const XUidlRow &b) { return a.message < b.message; });
+}
+
+// An X-UIDL candidate spelling the computed UIDL (group's digest, repeat).
+struct Claim {
+    uint32_t group = 0; // position in `order` of the group's first member
+    uint32_t repeat = 0;
+    uint32_t row = 0; // in index.x_uidls
+    bool kept = false;
 };
+
+// Step 2: the walk in file order, for the groups that X-UIDL values claim.
+// Decides those candidates and numbers those groups' messages. Returns the
+// claimed groups, sorted (empty when no candidate claims a digest present).
+std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<uint32_t> &order) {
+    const MessageList &messages = index.messages;
+    std::vector<Claim> claims; // in row order, that is in file order
+    for (size_t row = 0; row < index.x_uidls.size(); ++row) {
+        Digest digest;
+        uint32_t repeat = 0;
+        if (!parse_computed_uidl(x_uidl_value(index, row), digest, repeat))
+            continue;
+        size_t group = group_of(messages, order, digest);
+        if (group < order.size())
+            claims.push_back({static_cast<uint32_t>(group), repeat, static_cast<uint32_t>(row)});
+    }
+    if (claims.empty())
+        return {};
+
+    // Claimed groups with the first repeat not yet given out in each.
+    std::vector<uint32_t> groups;
+    for (const Claim &c : claims)
+        groups.push_back(c.group);
+    std::sort(groups.begin(), groups.end());
+    groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+    std::vector<uint32_t> next_repeat(groups.size(), 0);
+    auto group_slot = [&](uint32_t group) {
+        return static_cast<size_t>(std::lower_bound(groups.begin(), groups.end(), group) -
+                                   groups.begin());
+    };
+    // The claimed group of a digest (groups are in digest order), or groups.size().
+    auto claimed_slot = [&](const Digest &digest) {
+        auto it = std::lower_bound(
+            groups.begin(), groups.end(), digest,
+            [&](uint32_t g, const Digest &d) { return messages[order[g]].uid_digest < d; });
+        if (it == groups.end() || messages[order[*it]].uid_digest != digest)
+            return groups.size();
+        return static_cast<size_t>(it - groups.begin());
+    };
+    // Claims by (group, repeat): the kept ones are the computed UIDLs to skip.
+    std::vector<uint32_t> by_uidl(claims.size());
+    std::iota(by_uidl.begin(), by_uidl.end(), uint32_t{0});
+    std::sort(by_uidl.begin(), by_uidl.end(), [&](uint32_t a, uint32_t b) {
+        return std::tie(claims[a].group, claims[a].repeat) <
+               std::tie(claims[b].group, claims[b].repeat);
+    });
+    auto kept_claim = [&](uint32_t group, uint32_t repeat) {
+        auto it = std::lower_bound(by_uidl.begin(), by_uidl.end(), std::pair{group, repeat},
+                                   [&](uint32_t c, std::pair<uint32_t, uint32_t> key) {
+                                       return std::pair{claims[c].group, claims[c].repeat} < key;
+                                   });
+        return it != by_uidl.end() && claims[*it].group == group && claims[*it].repeat == repeat &&
+               claims[*it].kept;
+    };
+
+    std::vector<bool> dropped(index.x_uidls.size());
+    bool any_dropped = false;
+    size_t row = 0, claim = 0;
+    for (uint32_t m = 0; m < messages.size(); ++m) {
+        bool keeps_x_uidl = false;
+        if (row < index.x_uidls.size() && index.x_uidls[row].message == m) {
+            keeps_x_uidl = true;
+            if (claim < claims.size() && claims[claim].row == row) {
+                Claim &c = claims[claim++];
+                keeps_x_uidl = c.repeat >= next_repeat[group_slot(c.group)];
+                c.kept = keeps_x_uidl;
+                dropped[row] = !keeps_x_uidl;
+                any_dropped |= !keeps_x_uidl;
+            }
+            ++row;
+        }
+        if (keeps_x_uidl)
+            continue;
+        const Digest &digest = messages[m].uid_digest;
+        size_t slot = claimed_slot(digest);
+        if (slot == groups.size())
+            continue; // numbered in step 3
+        uint32_t repeat = next_repeat[slot];
+        while (kept_claim(groups[slot], repeat))
+            ++repeat;
+        next_repeat[slot] = repeat + 1;
+        if (repeat > 0)
+            index.repeats.push_back({m, repeat});
+    }
+    if (any_dropped)
+        drop_x_uidl_rows(index, dropped);
+    return groups;
+}
+
+// Step 3: every other group. Calls `emit(message, repeat)` for each member
+// after the first that computes its UIDL.
+template <class Emit>
+void number_unclaimed_groups(const MboxIndex &index, const std::vector<uint32_t> &order,
+                             const std::vector<uint32_t> &claimed, Emit emit) {
+    const MessageList &messages = index.messages;
+    for (size_t first = 0, end = 0; first < order.size(); first = end) {
+        const Digest &digest = messages[order[first]].uid_digest;
+        end = first + 1;
+        while (end < order.size() && messages[order[end]].uid_digest == digest)
+            ++end;
+        if (end - first == 1 ||
+            std::binary_search(claimed.begin(), claimed.end(), static_cast<uint32_t>(first)))
+            continue;
+        uint32_t repeat = 0;
+        for (size_t k = first; k < end; ++k) {
+            if (!index.x_uidls.empty() && has_x_uidl(index, order[k]))
+                continue;
+            if (repeat > 0)
+                emit(order[k], repeat);
+            ++repeat;
+        }
+    }
+}
 
 } // namespace
 
 void assign_uidls(MboxIndex &index) {
-    auto &messages = index.messages;
-    if (messages.size() > std::numeric_limits<uint32_t>::max())
+    if (index.messages.size() > kMaxMessages)
         throw std::length_error("mailbox has too many messages");
-    DigestGroups groups(messages);
-    std::unordered_set<std::string> kept_x_uidls;
-    std::vector<std::string> kept;
-    for (size_t i = 0; i < messages.size(); ++i) {
-        MessageEntry &entry = messages[i];
-        if (entry.x_uidl >= 0) {
-            std::string &value = index.x_uidls[static_cast<size_t>(entry.x_uidl)];
-            Digest digest;
-            uint32_t repeat = 0;
-            bool clashes =
-                kept_x_uidls.contains(value) ||
-                (parse_computed_uidl(value, digest, repeat) && groups.taken(digest, repeat));
-            if (!clashes) {
-                kept_x_uidls.insert(value);
-                entry.x_uidl = static_cast<int32_t>(kept.size());
-                kept.push_back(std::move(value));
-                continue;
-            }
-            entry.x_uidl = -1;
-        }
-        uint32_t &next = groups.next_repeat_of_message(i);
-        uint32_t repeat = next;
-        if (!kept_x_uidls.empty()) {
-            while (kept_x_uidls.contains(computed_uidl(entry.uid_digest, repeat)))
-                ++repeat;
-        }
-        entry.repeat = repeat;
-        next = repeat + 1;
-    }
-    index.x_uidls = std::move(kept);
+    index.repeats.clear();
+    drop_repeated_x_uidls(index);
+    std::vector<uint32_t> order = messages_by_digest(index.messages);
+    std::vector<uint32_t> claimed = settle_claimed_groups(index, order);
+    // Counted first so that the table is allocated once, at its final size.
+    size_t more = 0;
+    number_unclaimed_groups(index, order, claimed, [&](uint32_t, uint32_t) { ++more; });
+    index.repeats.reserve(index.repeats.size() + more);
+    number_unclaimed_groups(index, order, claimed, [&](uint32_t message, uint32_t repeat) {
+        index.repeats.push_back({message, repeat});
+    });
+    order = {};
+    std::sort(index.repeats.begin(), index.repeats.end(),
+              [](const RepeatRow &a, const RepeatRow &b) { return a.message < b.message; });
+}
+
+std::string_view MboxIndex::x_uidl_of(size_t index) const {
+    auto it = std::lower_bound(x_uidls.begin(), x_uidls.end(), index,
+                               [](const XUidlRow &row, size_t m) { return row.message < m; });
+    if (it == x_uidls.end() || it->message != index)
+        return {};
+    size_t row = static_cast<size_t>(it - x_uidls.begin());
+    size_t end = row + 1 < x_uidls.size() ? x_uidls[row + 1].offset : x_uidl_octets.size();
+    return std::string_view(x_uidl_octets).substr(it->offset, end - it->offset);
+}
+
+uint32_t MboxIndex::repeat_of(size_t index) const {
+    auto it = std::lower_bound(repeats.begin(), repeats.end(), index,
+                               [](const RepeatRow &row, size_t m) { return row.message < m; });
+    return it != repeats.end() && it->message == index ? it->repeat : 0;
 }
 
 std::string MboxIndex::uidl(size_t index) const {
     const MessageEntry &entry = messages.at(index);
-    if (entry.x_uidl >= 0)
-        return x_uidls.at(static_cast<size_t>(entry.x_uidl));
-    return computed_uidl(entry.uid_digest, entry.repeat);
+    if (std::string_view x_uidl = x_uidl_of(index); !x_uidl.empty())
+        return std::string(x_uidl);
+    return computed_uidl(entry.uid_digest, repeat_of(index));
 }
 
 } // namespace popper

@@ -11,7 +11,7 @@ namespace popper {
 
 namespace {
 
-const std::vector<MessageEntry>& messages(const Session& s) {
+const MessageList& messages(const Session& s) {
     return s.maildrop->index().messages;
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <random>
 #include <set>
@@ -603,6 +604,162 @@ TEST(MboxIndex, UidlsUniqueOnGeneratedMailboxes) {
         MboxIndex index = index_of(mbox);
         expect_unique_valid_uidls(index);
     }
+}
+
+// --- UIDL side tables -------------------------------------------------------
+
+TEST(MboxIndex, SideTablesHoldOnlyTwinsAndKeptXUidls) {
+    std::string same = "From a\nSubject: same\n\nb\n\n";
+    std::string mbox = same + "From b\nX-UIDL: kept\n\nb\n\n" + same +
+                       "From c\nSubject: alone\n\nb\n\n" + same + "From d\nX-UIDL: kept\n\nb\n";
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 6u);
+    ASSERT_EQ(index.repeats.size(), 2u);
+    EXPECT_EQ(index.repeats[0].message, 2u);
+    EXPECT_EQ(index.repeats[0].repeat, 1u);
+    EXPECT_EQ(index.repeats[1].message, 4u);
+    EXPECT_EQ(index.repeats[1].repeat, 2u);
+    ASSERT_EQ(index.x_uidls.size(), 1u);
+    EXPECT_EQ(index.x_uidls[0].message, 1u);
+    EXPECT_EQ(index.x_uidl_octets, "kept");
+    EXPECT_EQ(index.x_uidl_of(1), "kept");
+    EXPECT_EQ(index.x_uidl_of(5), "");
+    EXPECT_EQ(index.repeat_of(0), 0u);
+    EXPECT_EQ(index.repeat_of(4), 2u);
+}
+
+// The rule of MboxIndex::uidl() as a literal walk in file order with a set of
+// the UIDLs given so far: what the indexer computed before its side tables.
+std::vector<std::string> reference_uidls(const std::vector<std::string> &digests,
+                                         const std::vector<std::string> &x_uidls) {
+    std::set<std::string> given;
+    std::vector<std::string> uidls;
+    for (size_t i = 0; i < digests.size(); ++i) {
+        if (!x_uidls[i].empty() && given.insert(x_uidls[i]).second) {
+            uidls.push_back(x_uidls[i]);
+            continue;
+        }
+        std::string uidl = digests[i];
+        for (uint64_t n = 2; given.contains(uidl); ++n)
+            uidl = digests[i] + "-" + std::to_string(n);
+        given.insert(uidl);
+        uidls.push_back(uidl);
+    }
+    return uidls;
+}
+
+TEST(MboxIndex, UidlsEqualLiteralRuleWhenXUidlsSpellComputedOnes) {
+    std::mt19937 rng(4155);
+    const std::vector<std::string> plain = {"From a\nSubject: 1\n", "From a\nSubject: 2\n",
+                                            "From b\nSubject: 1\n"};
+    std::vector<std::string> values = {"x1", "x2", md5_hex("absent")};
+    for (const std::string &p : plain) {
+        values.push_back(md5_hex(p));
+        for (int n = 2; n <= 5; ++n)
+            values.push_back(md5_hex(p) + "-" + std::to_string(n));
+    }
+    for (int round = 0; round < 3000; ++round) {
+        std::string mbox;
+        std::vector<std::string> digests, x_uidls;
+        for (size_t n = 1 + rng() % 14; n > 0; --n) {
+            std::string head = plain[rng() % plain.size()];
+            std::string x_uidl;
+            if (rng() % 3 == 0) {
+                x_uidl = values[rng() % values.size()];
+                head += "X-UIDL: " + x_uidl + "\n";
+            }
+            digests.push_back(md5_hex(head));
+            x_uidls.push_back(x_uidl);
+            mbox += mboxrd_message(head.substr(0, head.find('\n')),
+                                   head.substr(head.find('\n') + 1) + "\nbody\n");
+        }
+        MboxIndex index = index_of(mbox);
+        ASSERT_EQ(uidls_of(index), reference_uidls(digests, x_uidls)) << mbox;
+        for (size_t k = 1; k < index.repeats.size(); ++k)
+            ASSERT_LT(index.repeats[k - 1].message, index.repeats[k].message);
+        for (const RepeatRow &row : index.repeats)
+            ASSERT_GT(row.repeat, 0u);
+        for (size_t k = 1; k < index.x_uidls.size(); ++k)
+            ASSERT_LT(index.x_uidls[k - 1].message, index.x_uidls[k].message);
+    }
+}
+
+TEST(MboxIndex, ManyTwinsNumberedInFileOrder) {
+    std::string one = mboxrd_message("From a", "Subject: same\n\nbody\n");
+    std::string mbox;
+    for (int i = 0; i < 1000; ++i)
+        mbox += i % 10 == 3 ? mboxrd_message("From z" + std::to_string(i), "S: x\n\nb\n") : one;
+    MboxIndex index = index_of(mbox);
+    std::string digest = md5_hex("From a\nSubject: same\n");
+    uint32_t n = 0;
+    for (size_t i = 0; i < 1000; ++i) {
+        if (i % 10 == 3)
+            continue;
+        EXPECT_EQ(index.uidl(i), n == 0 ? digest : digest + "-" + std::to_string(n + 1));
+        ++n;
+    }
+    EXPECT_EQ(index.repeats.size(), 899u);
+}
+
+// --- MessageList --------------------------------------------------------------
+
+MessageEntry entry_numbered(uint64_t n) {
+    MessageEntry e;
+    e.from_line = n;
+    e.start = n + 1;
+    e.end = n + 2;
+    e.pop_size = n + 3;
+    e.uid_digest[0] = static_cast<uint8_t>(n);
+    return e;
+}
+
+TEST(MessageList, GrowsAcrossManyPagesKeepingEntries) {
+    MessageList list;
+    EXPECT_TRUE(list.empty());
+    for (uint64_t n = 0; n < 100000; ++n)
+        list.push_back(entry_numbered(n));
+    ASSERT_EQ(list.size(), 100000u);
+    uint64_t n = 0;
+    for (const MessageEntry &e : list) {
+        ASSERT_EQ(e.from_line, n);
+        ASSERT_EQ(e.pop_size, n + 3);
+        ASSERT_EQ(e.uid_digest[0], static_cast<uint8_t>(n));
+        ++n;
+    }
+    EXPECT_EQ(list.back().from_line, 99999u);
+    EXPECT_EQ(list.at(5).start, 6u);
+    EXPECT_THROW((void)list.at(100000), std::out_of_range);
+}
+
+TEST(MessageList, CopyIsDeepAndMoveEmptiesTheSource) {
+    MessageList list;
+    for (uint64_t n = 0; n < 300; ++n)
+        list.push_back(entry_numbered(n));
+    MessageList copy = list;
+    copy[0].from_line = 77;
+    EXPECT_EQ(list[0].from_line, 0u);
+    ASSERT_EQ(copy.size(), 300u);
+    EXPECT_EQ(copy[299].end, 301u);
+    MessageList moved = std::move(list);
+    EXPECT_EQ(moved.size(), 300u);
+    EXPECT_TRUE(list.empty()); // NOLINT(bugprone-use-after-move): moved-from state is specified
+    copy = moved;
+    EXPECT_EQ(copy[0].from_line, 0u);
+    copy = MessageList();
+    EXPECT_TRUE(copy.empty());
+}
+
+TEST(MessageList, ResizeAddsZeroEntries) {
+    MessageList list;
+    for (uint64_t n = 1; n <= 10; ++n)
+        list.push_back(entry_numbered(n));
+    list.resize(3);
+    list.resize(5000);
+    ASSERT_EQ(list.size(), 5000u);
+    EXPECT_EQ(list[2].from_line, 3u);
+    const MessageEntry zero{};
+    for (size_t i = 3; i < list.size(); ++i)
+        ASSERT_EQ(std::memcmp(&list[i], &zero, sizeof zero), 0) << i;
 }
 
 } // namespace
