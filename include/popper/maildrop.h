@@ -25,6 +25,7 @@
 #include "popper/spool_lock.h"
 
 #include <string>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <vector>
 
@@ -47,8 +48,12 @@ MaildropFailure classify_failure(const Error& error);
 
 class Maildrop {
 public:
-    // Takes the session lock, recovers what a crashed session left, moves the
-    // spool's mail into the drop and indexes it.
+    // Takes the session lock, recovers what a crashed session left, and
+    // indexes the mail. Served in place (drop dir on the spool's filesystem,
+    // no drop left by a crashed session): the session reads the spool's
+    // first N octets, N its size under the lock, and writes nothing unless
+    // QUIT deletes; MTAs append after N meanwhile. Otherwise the spool's
+    // mail is moved into the drop first, as the files above describe.
     static Result<Maildrop> open(const MaildropSettings& settings);
 
     const MboxIndex& index() const { return index_; }
@@ -61,14 +66,21 @@ public:
     // stays and the next login merges it back.
     Status commit(const std::vector<bool>& deleted);
 
+    // True when the session reads the spool itself (see open()).
+    bool serves_spool_in_place() const { return in_place_; }
+
 private:
-    Status commit_in_place(const std::vector<bool>& deleted,
-                           const maildrop_detail::SpoolFile& spool);
+    Status commit_in_place(const std::vector<bool>& deleted, uint64_t spool_inode,
+                           const std::string& renamed_from);
+    Status commit_served_in_place(const std::vector<bool>& deleted);
     MaildropSettings settings_;
     UniqueFd session_lock_;
     UniqueFd drop_fd_;
     std::string drop_path_;
     MboxIndex index_;
+    // Served in place: the spool as it was when indexed (under its lock).
+    bool in_place_ = false;
+    struct stat spool_at_open_ {};
 };
 
 } // namespace popper

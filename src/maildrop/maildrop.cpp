@@ -108,31 +108,6 @@ Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
     return fsync_dir(files.drop_dir);
 }
 
-// Same filesystem, no drop left over: the spool file itself becomes the
-// drop (one rename, no copy) and an empty spool takes its place.
-Status rename_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
-    uint64_t n = static_cast<uint64_t>(spool.st.st_size);
-    if (auto j = write_journal(files.journal,
-                               {"moving", n, static_cast<uint64_t>(spool.st.st_ino), 0});
-        !j)
-        return j;
-    if (auto r = rename_path(files.spool, files.moving); !r) return r;
-    if (auto s = fsync_dir(files.drop_dir); !s) return s;
-    // Other members of the mail group may read the spool; not the drop.
-    if (::fchmod(spool.fd.get(), 0600) != 0) return Error::from_errno("chmod", files.moving);
-    auto fresh = create_exclusive(files.spool, spool.st.st_mode & 07777);
-    if (fresh) {
-        ::fchmod(fresh->get(), spool.st.st_mode & 07777); // not narrowed by umask
-        if (::fchown(fresh->get(), static_cast<uid_t>(-1), spool.st.st_gid) != 0)
-            return Error::from_errno("chown", files.spool);
-        if (auto s = fsync_dir(files.spool_dir); !s) return s;
-    } else if (fresh.error().errnum != EEXIST) {
-        return fresh.error(); // the next login finishes the step
-    }
-    if (auto r = rename_path(files.moving, files.drop); !r) return r;
-    return fsync_dir(files.drop_dir);
-}
-
 Status create_empty_drop(const DropFiles& files) {
     auto fresh = create_exclusive(files.drop, 0600);
     if (!fresh) return fresh.error();
@@ -164,18 +139,34 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
             locked = lock_spool(files, settings.locks);
             if (!locked) return locked.error();
         }
-        const SpoolFile& spool = locked->spool;
+        SpoolFile& spool = locked->spool;
         if (spool.fd && spool.st.st_size > 0) {
             if (auto m = check_is_mbox(spool, files.spool); !m) return m.error();
-            bool quick = !path_exists(files.drop) && same_filesystem(files.drop_dir, files.spool_dir);
-            auto moved = quick ? rename_spool_into_drop(files, spool)
-                               : move_spool_into_drop(files, spool);
-            if (!moved) return moved.error();
+        }
+        if (!path_exists(files.drop) && same_filesystem(files.drop_dir, files.spool_dir)) {
+            // Served in place: nothing is written, so a session that deletes
+            // nothing costs no disk write and leaves no state to recover.
+            drop.in_place_ = true;
+            drop.drop_path_ = files.spool;
+            if (spool.fd) {
+                drop.spool_at_open_ = spool.st;
+                drop.drop_fd_ = std::move(spool.fd); // the lock keeps its number until released
+            }
+        } else if (spool.fd && spool.st.st_size > 0) {
+            if (auto moved = move_spool_into_drop(files, spool); !moved) return moved.error();
         } else if (!path_exists(files.drop)) {
             if (auto made = create_empty_drop(files); !made) return made.error();
         }
     } // spool unlocked: the MTA may deliver while the session runs
 
+    if (drop.in_place_) {
+        if (!drop.drop_fd_) return drop; // no spool: an empty mailbox
+        auto index = index_mbox_file(drop.drop_fd_.get(),
+                                     static_cast<uint64_t>(drop.spool_at_open_.st_size), files.spool);
+        if (!index) return Error::classified(EILSEQ, "index", files.spool, index.error().message());
+        drop.index_ = std::move(*index);
+        return drop;
+    }
     auto fd = open_own_file(files.drop, O_RDONLY);
     if (!fd) return fd.error();
     auto st = stat_fd(fd->get(), files.drop);
@@ -218,11 +209,15 @@ Status copy_kept(MboxWriter& writer, const MboxIndex& index, const std::vector<b
 
 } // namespace
 
-// Same filesystem: the drop becomes the new spool. Only the octets from the
-// first deleted message on are rewritten (from a tail file built first), then
-// the mail that arrived meanwhile is appended. A QUIT that deleted nothing
-// appends the new mail and renames; DELE of all truncates to zero.
-Status Maildrop::commit_in_place(const std::vector<bool>& deleted, const SpoolFile& spool) {
+// Same filesystem: the drop (or the spool served in place) becomes the new
+// spool. Only the octets from the first deleted message on are rewritten
+// (from a tail file built first), then the mail that arrived meanwhile is
+// appended: what an MTA appended to this inode after it was indexed goes
+// into the tail file, what it wrote to a new spool is appended last.
+// `spool_inode`: the spool that finish_compact must find at the spool's path
+// (0: none, or any that an MTA made after the rename).
+Status Maildrop::commit_in_place(const std::vector<bool>& deleted, uint64_t spool_inode,
+                                 const std::string& renamed_from) {
     const DropFiles files = DropFiles::for_settings(settings_);
     const auto& messages = index_.messages;
     auto drop_st = stat_fd(drop_fd_.get(), drop_path_);
@@ -246,23 +241,86 @@ Status Maildrop::commit_in_place(const std::vector<bool>& deleted, const SpoolFi
         tail_size = writer.size();
         if (auto s = fsync_fd(tail->get(), files.tail); !s) return s;
     }
-    uint64_t inode = spool.fd ? static_cast<uint64_t>(spool.st.st_ino) : 0;
-    // Commit point (invariants 1 and 2): once the drop is renamed to
+    // Commit point (invariants 1 and 2): once the file is renamed to
     // ".compact" the deletions stand and recovery redoes finish_compact.
-    if (auto j = write_journal(files.journal, {"compact", cut, inode, tail_size}); !j) return j;
-    if (auto r = rename_path(files.drop, files.compact); !r) return r;
+    if (auto j = write_journal(files.journal, {"compact", cut, spool_inode, tail_size}); !j)
+        return j;
+    if (auto r = rename_path(renamed_from, files.compact); !r) return r;
     if (auto s = fsync_dir(files.drop_dir); !s) return s;
-    return finish_compact(files, Journal{"compact", cut, inode, tail_size});
+    return finish_compact(files, Journal{"compact", cut, spool_inode, tail_size});
+}
+
+namespace {
+
+bool same_times(const struct timespec& a, const struct timespec& b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// Served in place, under the spool lock at QUIT: are the spool's first N
+// octets still the mailbox the session indexed? An MTA only appends; a
+// mail reader that rewrote the spool meanwhile (it holds no session lock)
+// moved messages, and deleting by the old offsets would cut the wrong mail.
+// Untouched (same size and times) needs no reading; otherwise every
+// message's From_ line must still be where the index says.
+Status check_spool_unchanged(const SpoolFile& locked, int served_fd, const struct stat& at_open,
+                             const MboxIndex& index, const std::string& path) {
+    auto refuse = [&path](const std::string& why) {
+        return Error::classified(EILSEQ, "update", path, why + "; nothing deleted");
+    };
+    if (!locked.fd || locked.st.st_ino != at_open.st_ino || locked.st.st_dev != at_open.st_dev)
+        return refuse("the spool was replaced during the session");
+    if (static_cast<uint64_t>(locked.st.st_size) < index.file_size)
+        return refuse("the spool shrank during the session");
+    if (locked.st.st_size == at_open.st_size && same_times(locked.st.st_mtim, at_open.st_mtim) &&
+        same_times(locked.st.st_ctim, at_open.st_ctim))
+        return {};
+    for (const MessageEntry& m : index.messages) {
+        // "\nFrom " (the separator's empty line ends there), "From " at 0.
+        char buf[6] = {};
+        const bool at_start = m.from_line == 0;
+        const size_t want = at_start ? 5 : 6;
+        auto got = pread_full(served_fd, buf, want,
+                              static_cast<off_t>(at_start ? 0 : m.from_line - 1), path);
+        if (!got) return got.error();
+        std::string_view seen(buf, *got);
+        if (seen != (at_start ? std::string_view("From ") : std::string_view("\nFrom ")))
+            return refuse("the spool was rewritten during the session");
+    }
+    return {};
+}
+
+} // namespace
+
+Status Maildrop::commit_served_in_place(const std::vector<bool>& deleted) {
+    const DropFiles files = DropFiles::for_settings(settings_);
+    bool any = false;
+    for (size_t i = 0; i < index_.messages.size() && !any; ++i) any = is_deleted(deleted, i);
+    if (!any || !drop_fd_) return {}; // nothing was written, nothing to undo
+    auto locked = lock_spool(files, settings_.locks);
+    if (!locked) return locked.error();
+    if (auto same = check_spool_unchanged(locked->spool, drop_fd_.get(), spool_at_open_, index_,
+                                          files.spool);
+        !same)
+        return same;
+    // The spool itself is renamed to ".compact": at the spool's path
+    // finish_compact can then only find a spool an MTA made since (inode 0).
+    return commit_in_place(deleted, 0, files.spool);
 }
 
 Status Maildrop::commit(const std::vector<bool>& deleted) {
+    if (in_place_) {
+        auto done = commit_served_in_place(deleted);
+        if (done) drop_fd_.reset();
+        return done;
+    }
     const DropFiles files = DropFiles::for_settings(settings_);
 
     auto locked = lock_spool(files, settings_.locks);
     if (!locked) return locked.error();
     const SpoolFile& spool = locked->spool;
     if (same_filesystem(files.drop_dir, files.spool_dir)) {
-        auto done = commit_in_place(deleted, spool);
+        uint64_t inode = spool.fd ? static_cast<uint64_t>(spool.st.st_ino) : 0;
+        auto done = commit_in_place(deleted, inode, files.drop);
         if (done) drop_fd_.reset();
         return done;
     }

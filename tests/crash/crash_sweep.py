@@ -34,10 +34,14 @@ SCENARIOS = {
     "recover-compact": (0, 0, [], 1, True),
 }
 # Which rename of the first session to die at (the session process's own
-# count, renaming paths): 1 spool->.moving, 2 .moving->drop, 3 drop->.compact,
-# 4 .compact->spool. With --copy: 1 .new->.moving, 2 .moving->drop,
-# 3 drop->.commit, 4 .popperd-new->spool.
-PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 4}
+# count). Same filesystem, the spool served in place: 1 spool->.compact,
+# 2 .compact->spool; recover-moving leaves a crashed session's drop first,
+# and a login that finds one moves the spool's mail into it: 1 .new->.moving,
+# 2 .popperd-new->spool (the spool loses what was moved), 3 .moving->drop.
+# With --copy every login moves: 1 .new->.moving, 2 .popperd-new->spool,
+# 3 .moving->drop, then QUIT: 4 drop->.commit, 5 .popperd-new->spool.
+PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 2}
+PRECRASH_RENAME_COPY = {"recover-moving": 2, "recover-compact": 5}
 
 STATE_CHANGING = {"write", "pwrite64", "copy_file_range", "fsync", "fdatasync", "rename",
                   "renameat", "renameat2", "unlink", "unlinkat", "link", "linkat", "ftruncate",
@@ -105,9 +109,18 @@ class Scenario:
         """Leaves the half-done step the swept login has to recover."""
         first = ["first%d" % i for i in range(5)]
         host.write_spool("".join(message(i) for i in first))
+        crashed_drop = []
+        if self.name == "recover-moving":
+            crashed_drop = ["crashed%d" % i for i in range(2)]
+            path = os.path.join(host.drop_dir, "alice.pop")
+            with open(path, "w") as f:
+                f.write("".join(message(i) for i in crashed_drop))
+            os.chmod(path, 0o600)
+            host.fix_owner(path)
         late = []
+        when = (PRECRASH_RENAME_COPY if self.drop_fs else PRECRASH_RENAME)[self.name]
         session = PopSession(host, ["-o", "/dev/null", "--inject=rename:signal=SIGKILL:when=%d"
-                                    % PRECRASH_RENAME[self.name]], "precrash.log")
+                                    % when], "precrash.log")
         try:
             if login(session).startswith(b"+OK"):
                 for i in range(2):
@@ -122,8 +135,14 @@ class Scenario:
             session.finish()
         # Mail from before the crash: the killed session never answered +OK,
         # so its two deletions may stand or not (invariant 2).
-        self.spool_ids = first + late
-        self.maybe_deleted = {"first1", "first3"}
+        left = {"recover-moving": "alice.pop.moving",
+                "recover-compact": "alice.pop.commit" if self.drop_fs else "alice.pop.compact"}
+        if not os.path.exists(os.path.join(host.drop_dir, left[self.name])):
+            raise SystemExit("%s: the first session did not leave %s behind: %s" % (
+                self.name, left[self.name], sorted(os.listdir(host.drop_dir))))
+        numbered = crashed_drop + first
+        self.spool_ids = numbered + late
+        self.maybe_deleted = {numbered[1], numbered[3]}
 
     def drive(self, host, strace_args):
         """One session; returns (quit_sent, quit_ok)."""

@@ -5,6 +5,7 @@
 #include "support/popperd_test.h"
 
 #include <csignal>
+#include <sys/stat.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -117,12 +118,64 @@ TEST_F(Maildrop, ClientVanishingDuringALargeRetrDeletesNothing) {
     EXPECT_TRUE(same_bytes(big + all_messages(), host.read_spool(kUser)));
 }
 
-TEST_F(Maildrop, LoginMovesTheMailOutOfTheSpoolIntoTheDrop) {
+TEST_F(Maildrop, ASessionThatDeletesNothingServesTheSpoolInPlaceAndWritesNothing) {
+    const std::string spool = host.spool_path(kUser);
+    struct stat before {};
+    ASSERT_EQ(::stat(spool.c_str(), &before), 0);
     PopClient client = login();
-    EXPECT_EQ(host.read_spool(kUser), "");
-    EXPECT_EQ(read_file(host.drop_path(kUser)), all_messages());
-    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
     EXPECT_FALSE(path_exists(host.drop_path(kUser)));
+    EXPECT_TRUE(client.command("RETR 2").starts_with("+OK "));
+    EXPECT_NE(client.read_multiline().find("Body of message 2."), std::string::npos);
+    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    struct stat after {};
+    ASSERT_EQ(::stat(spool.c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino);
+    EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+    EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+    EXPECT_EQ(after.st_ctim.tv_nsec, before.st_ctim.tv_nsec); // not even renamed
+    EXPECT_EQ(host.read_spool(kUser), all_messages());
+}
+
+// A mail reader on the server may rewrite the spool while a POP session
+// reads it in place (it takes the spool lock, not popperd's session lock).
+// QUIT must then not delete by stale offsets: it keeps everything.
+TEST_F(Maildrop, QuitRefusesToDeleteFromASpoolRewrittenDuringTheSession) {
+    PopClient client = login();
+    // Message 1 expunged and a status header added to message 2, in place.
+    std::string rewritten = messages[1];
+    rewritten.insert(rewritten.find("Subject:"), "Status: RO\n");
+    rewritten += messages[2] + messages[3];
+    // ... and new mail, so that the spool did not shrink.
+    rewritten += numbered_message(5) + numbered_message(6);
+    ASSERT_GT(rewritten.size(), all_messages().size());
+    write_file(host.spool_path(kUser), rewritten, 0600);
+    EXPECT_EQ(client.command("DELE 3"), "+OK Message 3 deleted");
+    EXPECT_TRUE(client.command("QUIT").starts_with("-ERR [SYS/TEMP] "));
+    EXPECT_EQ(host.read_spool(kUser), rewritten);
+    EXPECT_TRUE(daemon().wait_for_log("rewritten during the session; nothing deleted"));
+}
+
+TEST_F(Maildrop, QuitRefusesToDeleteFromASpoolThatShrankDuringTheSession) {
+    PopClient client = login();
+    const std::string shorter = messages[0] + messages[1];
+    write_file(host.spool_path(kUser), shorter, 0600);
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_TRUE(client.command("QUIT").starts_with("-ERR [SYS/TEMP] "));
+    EXPECT_EQ(host.read_spool(kUser), shorter);
+    EXPECT_TRUE(daemon().wait_for_log("shrank during the session; nothing deleted"));
+}
+
+TEST_F(Maildrop, QuitRefusesToDeleteFromASpoolReplacedDuringTheSession) {
+    PopClient client = login();
+    const std::string spool = host.spool_path(kUser);
+    const std::string replacement = messages[2] + messages[3];
+    host.write_spool("replacement", replacement);
+    ASSERT_EQ(::rename(host.spool_path("replacement").c_str(), spool.c_str()), 0);
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_TRUE(client.command("QUIT").starts_with("-ERR [SYS/TEMP] "));
+    EXPECT_EQ(host.read_spool(kUser), replacement);
+    EXPECT_TRUE(daemon().wait_for_log("replaced during the session; nothing deleted"));
 }
 
 TEST_F(Maildrop, MailDeliveredDuringTheSessionSurvivesDeleAndQuitAfterTheKeptMail) {
