@@ -156,6 +156,23 @@ TEST_F(Maildrop, QuitRefusesToDeleteFromASpoolRewrittenDuringTheSession) {
     EXPECT_TRUE(daemon().wait_for_log("rewritten during the session; nothing deleted"));
 }
 
+// Every boundary stays where it was when a mail reader expunges the last
+// message and an MTA delivers one of the same size in its place: only the
+// last message's identity tells. DELE of all must not remove the new one.
+TEST_F(Maildrop, QuitRefusesToDeleteWhenTheLastMessageWasReplacedDuringTheSession) {
+    PopClient client = login();
+    const std::string replacement = numbered_message(5);
+    ASSERT_EQ(replacement.size(), messages[3].size());
+    write_file(host.spool_path(kUser), messages[0] + messages[1] + messages[2], 0600);
+    host.deliver(kUser, replacement);
+    for (int n = 1; n <= 4; ++n)
+        EXPECT_EQ(client.command("DELE " + std::to_string(n)),
+                  "+OK Message " + std::to_string(n) + " deleted");
+    EXPECT_TRUE(client.command("QUIT").starts_with("-ERR [SYS/TEMP] "));
+    EXPECT_EQ(host.read_spool(kUser), messages[0] + messages[1] + messages[2] + replacement);
+    EXPECT_TRUE(daemon().wait_for_log("last message changed during the session; nothing deleted"));
+}
+
 TEST_F(Maildrop, QuitRefusesToDeleteFromASpoolThatShrankDuringTheSession) {
     PopClient client = login();
     const std::string shorter = messages[0] + messages[1];
