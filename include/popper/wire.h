@@ -54,34 +54,67 @@ inline uint64_t pop_line_octets(std::string_view line) {
 // (RFC 1939 §5, §11). Zero for an empty message.
 uint64_t pop_size_of(std::string_view stored);
 
-// Length of the stored prefix that TOP sends (RFC 1939 §7): the header
-// section up to and including the first empty line (the whole message if it
-// has none), then at most `body_lines` lines of body.
-size_t top_prefix_length(std::string_view stored, uint64_t body_lines);
+// Room an encoder call needs for `stored_octets` of input, and finish() for
+// nothing: every stored octet may become two (LF -> CRLF, "." -> ".."), plus
+// the few octets held back at a line start and the terminator.
+inline constexpr size_t kWireSlackOctets = 16;
+constexpr size_t max_wire_octets(size_t stored_octets) {
+    return 2 * stored_octets + kWireSlackOctets;
+}
 
-// Incremental encoder over a whole message held in memory (a mapping), for
-// streaming a large message in bounded writes. Each encode() appends whole
-// lines to `out`: at least one line per call (so it always makes progress),
-// then further lines while they fit within `out_limit` octets. `out` exceeds
-// the limit only when the first line appended by a call does not fit, e.g. a
-// single line longer than the limit.
+// Streaming encoder: the stored message is fed in pieces that may split it
+// anywhere (e.g. fixed-size preads), so memory stays bounded whatever the
+// line lengths. Unchanged stretches of a line are copied in bulk; only line
+// ends and line starts are looked at. RETR encodes the whole message; TOP
+// (RFC 1939 §7) the header section up to and including its first empty line
+// (all of the message if it has none), then at most `body_lines` lines.
 class WireEncoder {
 public:
-    explicit WireEncoder(std::string_view stored) : stored_(stored) {}
-    // Appends wire octets; returns true when the whole message is encoded.
-    bool encode(std::string &out, size_t out_limit);
-    // After encode() returned true: appends the final CRLF (if the last line
-    // had none) and ".\r\n".
-    void finish(std::string &out) const;
-    // Stored offset reached: everything before it has been appended.
-    size_t position() const { return pos_; }
+    static WireEncoder whole_message() { return WireEncoder(false, 0); }
+    static WireEncoder top(uint64_t body_lines) { return WireEncoder(true, body_lines); }
+
+    // Encodes the next piece of the stored message to `out`, which has room
+    // for max_wire_octets(piece.size()); returns the octets written. After
+    // complete() the rest of the message is ignored.
+    size_t encode(std::string_view piece, char *out);
+    // TOP: every line asked for has been encoded; further input is not needed.
+    bool complete() const { return complete_; }
+    // After the last piece: the final CRLF if the last line had none, then
+    // ".\r\n", to `out` with room for max_wire_octets(0); returns the octets.
+    size_t finish(char *out);
 
 private:
-    std::string_view stored_;
-    size_t pos_ = 0;
+    // Where the next stored octet falls: at a line's start (where '.' and
+    // '>' matter), inside a run of '>' that begins a line (the first one held
+    // back), after that run in a possible "From " (`from_matched_` octets of
+    // it held back), or in the rest of a line, which is copied as it is.
+    enum class At { line_start, arrows, from, rest_of_line };
+
+    WireEncoder(bool top, uint64_t body_lines) : top_(top), body_lines_left_(body_lines) {}
+    struct Cursor {
+        const char *in;
+        char *out;
+    };
+    Cursor start_line(Cursor at, const char *end);
+    Cursor copy_plain_lines(Cursor at, const char *begin, const char *end);
+    Cursor copy_lines(Cursor at, const char *begin, const char *end);
+    bool ends_crlf(const char *lf, const char *begin) const;
+    void end_line(bool blank);
+    char *release_held(char *out) const;
+
+    bool top_;
+    uint64_t body_lines_left_;
+    bool in_header_ = true;
+    bool complete_ = false;
+    At at_ = At::line_start;
+    unsigned from_matched_ = 0;
+    bool last_was_cr_ = false; // the piece before ended in CR: a CRLF may span pieces
+    uint64_t line_octets_ = 0; // of the current line, in earlier pieces or held back
 };
 
-// The whole wire form of a message including the terminating ".\r\n".
+// The whole wire form of a message including the terminating ".\r\n"; and
+// of its TOP. For tests and tools: the session streams with WireEncoder.
 std::string encode_message(std::string_view stored);
+std::string encode_top(std::string_view stored, uint64_t body_lines);
 
 } // namespace popper

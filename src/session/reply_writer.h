@@ -1,11 +1,15 @@
 // Replies are collected and written in as few system calls as possible: the
 // session flushes only when no further pipelined command is waiting or when
-// the buffer is large (RFC 2449 §6.6 PIPELINING).
+// the buffer is large (RFC 2449 §6.6 PIPELINING). A message is encoded
+// straight into the buffer (room/commit), so its status line, body and
+// terminator leave in one write when they fit.
 #pragma once
 
 #include "popper/result.h"
 
-#include <string>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string_view>
 
 namespace popper {
@@ -19,18 +23,24 @@ public:
 
     void ok(std::string_view text) { line("+OK", text); }
     void err(std::string_view text) { line("-ERR", text); }
-    void raw(std::string_view octets) { buffer_.append(octets); }
-    std::string& buffer() { return buffer_; }
+    void raw(std::string_view octets);
+    // Space for `octets` more at the end of the buffer; commit() says how
+    // much of it was filled.
+    char* room(size_t octets);
+    void commit(size_t octets) { size_ += octets; }
+    size_t buffered() const { return size_; }
 
     // Writes out everything buffered; false when the client is gone.
     bool flush();
-    bool flush_if_large() { return buffer_.size() < kReplyBufferOctets || flush(); }
+    bool flush_if_large() { return size_ < kReplyBufferOctets || flush(); }
     uint64_t octets_sent() const { return sent_; }
 
 private:
     void line(std::string_view status, std::string_view text);
     int fd_;
-    std::string buffer_;
+    std::unique_ptr<char[]> data_;
+    size_t size_ = 0;
+    size_t capacity_ = 0;
     uint64_t sent_ = 0;
 };
 

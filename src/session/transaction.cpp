@@ -6,6 +6,7 @@
 #include "session_state.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace popper {
 
@@ -44,66 +45,54 @@ std::string maildrop_summary(const Session& s) {
     return std::to_string(count) + " " + std::to_string(octets);
 }
 
-// Read size for RETR: large sequential preads, cut at line ends, keep the
-// session's memory bounded and cost no page-table work (mmap+munmap of each
-// message was most of RETR's time).
-constexpr size_t kRetrReadOctets = 256 * 1024;
+// RETR and TOP read the message from the drop with pread into a buffer of
+// the message's size up to this cap, and encode each piece straight into the
+// reply buffer: a 100 KB message costs one pread and one write, the cost of
+// a page-table walk per message (mmap+munmap) is avoided, and a session's
+// memory stays bounded whatever the message or line size (the encoder takes
+// pieces that split lines anywhere).
+constexpr size_t kMessageReadOctets = 128 * 1024;
 
-bool cannot_read(Session& s, const Error& error) {
+bool cannot_read(Session& s, const Error& error, bool replied) {
     log_error("cannot read message: user=" + s.user + ": " + error.message());
-    s.writer.err("[SYS/TEMP] Cannot read the message");
+    // Once the +OK and part of the message are out, an -ERR would read as
+    // message text: the client sees the connection close before ".".
+    if (!replied) s.writer.err("[SYS/TEMP] Cannot read the message");
     return false;
 }
 
-// RETR: the whole message in POP3 form, streamed from the drop.
-bool send_whole_message(Session& s, const MessageEntry& m) {
+// RETR and TOP: `status` then the message in POP3 form, as `encoder` selects
+// it. False when the session must end (the client is gone, or the drop could
+// not be read).
+bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder, std::string_view status) {
     const int fd = s.maildrop->drop_fd();
     const std::string& path = s.maildrop->drop_path();
-    s.writer.ok(std::to_string(m.pop_size) + " octets");
-    std::string& out = s.writer.buffer();
-    std::string pending; // stored octets read but not yet encoded: a line's start
-    pending.reserve(kRetrReadOctets);
-    uint64_t pos = m.start;
-    for (;;) {
-        size_t want = static_cast<size_t>(std::min<uint64_t>(kRetrReadOctets, m.end - pos));
-        size_t had = pending.size();
-        pending.resize(had + want);
-        auto got = pread_full(fd, pending.data() + had, want, static_cast<off_t>(pos), path);
-        if (!got) return cannot_read(s, got.error());
-        if (*got != want) return cannot_read(s, Error::because("read", path, "drop file shrank"));
+    const size_t buffer_octets =
+        static_cast<size_t>(std::min<uint64_t>(kMessageReadOctets, m.stored_length()));
+    auto piece = std::make_unique_for_overwrite<char[]>(buffer_octets);
+    bool replied = false;
+    for (uint64_t pos = m.start; pos < m.end && !encoder.complete();) {
+        size_t want = static_cast<size_t>(std::min<uint64_t>(buffer_octets, m.end - pos));
+        auto got = pread_full(fd, piece.get(), want, static_cast<off_t>(pos), path);
+        if (!got) return cannot_read(s, got.error(), replied);
+        if (*got != want)
+            return cannot_read(s, Error::because("read", path, "drop file shrank"), replied);
         pos += want;
-        bool last = pos == m.end;
-        // Each piece starts at a line start, so unescaping and dot-stuffing
-        // see whole lines; a line longer than a read waits for the next one.
-        size_t cut = last ? pending.size() : pending.rfind('\n') + 1;
-        if (cut == 0 && !last) continue; // npos + 1: no line end yet
-        WireEncoder encoder(std::string_view(pending).substr(0, cut));
-        while (!encoder.encode(out, kReplyBufferOctets))
-            if (!s.writer.flush()) return false;
-        if (last) {
-            encoder.finish(out);
-            return s.writer.flush_if_large();
+        if (!replied) {
+            s.writer.ok(status); // only once the message could be read
+            replied = true;
         }
-        pending.erase(0, cut);
-        if (out.size() >= kReplyBufferOctets && !s.writer.flush()) return false;
+        // Earlier replies and pieces go out first when this one could make
+        // the buffer larger than its flush threshold.
+        size_t room = max_wire_octets(want);
+        if (s.writer.buffered() > 0 && s.writer.buffered() + room > kReplyBufferOctets &&
+            !s.writer.flush())
+            return false;
+        char* out = s.writer.room(room);
+        s.writer.commit(encoder.encode({piece.get(), want}, out));
     }
-}
-
-// TOP: the header section and `top_lines` body lines, from a mapping.
-bool send_message_top(Session& s, const MessageEntry& m, uint64_t top_lines) {
-    auto region = MappedRegion::map(s.maildrop->drop_fd(), static_cast<off_t>(m.start),
-                                    m.stored_length(), s.maildrop->drop_path());
-    if (!region) return cannot_read(s, region.error());
-    std::string_view stored = region->view();
-    stored = stored.substr(0, top_prefix_length(stored, top_lines));
-    s.writer.ok("Top of message follows");
-    WireEncoder encoder(stored);
-    std::string& out = s.writer.buffer();
-    while (!encoder.encode(out, kReplyBufferOctets)) {
-        if (!s.writer.flush()) return false;
-        region->drop_pages_before(encoder.position());
-    }
-    encoder.finish(out);
+    if (!replied) s.writer.ok(status); // an empty message
+    s.writer.commit(encoder.finish(s.writer.room(max_wire_octets(0))));
     return s.writer.flush_if_large();
 }
 
@@ -122,16 +111,13 @@ void handle_list(Session& s, const CommandLine& cmd) {
         return s.writer.ok(cmd.args[0] + " " + std::to_string(messages(s)[*index].pop_size));
     }
     s.writer.ok("Scan list follows");
-    std::string& out = s.writer.buffer();
     for (size_t i = 0; i < messages(s).size(); ++i) {
         if (s.deleted[i]) continue;
-        out += std::to_string(i + 1);
-        out += ' ';
-        out += std::to_string(messages(s)[i].pop_size);
-        out += "\r\n";
+        const auto& m = messages(s)[i];
+        s.writer.raw(std::to_string(i + 1) + ' ' + std::to_string(m.pop_size) + "\r\n");
         s.writer.flush_if_large();
     }
-    out += ".\r\n";
+    s.writer.raw(".\r\n");
 }
 
 void handle_uidl(Session& s, const CommandLine& cmd) {
@@ -143,23 +129,20 @@ void handle_uidl(Session& s, const CommandLine& cmd) {
         return s.writer.ok(cmd.args[0] + " " + index.uidl(*i));
     }
     s.writer.ok("Unique-ID listing follows");
-    std::string& out = s.writer.buffer();
     for (size_t i = 0; i < index.messages.size(); ++i) {
         if (s.deleted[i]) continue;
-        out += std::to_string(i + 1);
-        out += ' ';
-        out += index.uidl(i);
-        out += "\r\n";
+        s.writer.raw(std::to_string(i + 1) + ' ' + index.uidl(i) + "\r\n");
         s.writer.flush_if_large();
     }
-    out += ".\r\n";
+    s.writer.raw(".\r\n");
 }
 
 void handle_retr(Session& s, const CommandLine& cmd) {
     if (cmd.args.size() != 1) return s.writer.err("Usage: RETR message");
     auto index = message_index(s, cmd.args[0]);
     if (!index) return;
-    if (!send_whole_message(s, messages(s)[*index])) {
+    const MessageEntry& m = messages(s)[*index];
+    if (!send_message(s, m, WireEncoder::whole_message(), std::to_string(m.pop_size) + " octets")) {
         s.done = true;
         return;
     }
@@ -174,7 +157,8 @@ void handle_top(Session& s, const CommandLine& cmd) {
     if (!index) return;
     auto lines = parse_number(cmd.args[1]);
     if (!lines) return s.writer.err("Invalid number of lines");
-    if (!send_message_top(s, messages(s)[*index], *lines)) s.done = true;
+    if (!send_message(s, messages(s)[*index], WireEncoder::top(*lines), "Top of message follows"))
+        s.done = true;
 }
 
 void handle_dele(Session& s, const CommandLine& cmd) {

@@ -142,6 +142,64 @@ TEST_F(Retrieve, SendsAHundredKilobyteLineExactly) {
     EXPECT_TRUE(same_bytes(expected, client.read_multiline()));
 }
 
+// A session reads a message in pieces of 128 KiB (kMessageReadOctets in
+// transaction.cpp). These put each rule across the edge of a piece: a CRLF,
+// a dot-stuffed line start, an escaped From_ line and one that is not.
+constexpr size_t kPieceOctets = 128 * 1024;
+
+// Filler lines of exactly `octets` octets in all.
+std::string filler_of(size_t octets) {
+    std::string out = filler_lines(octets / 64, 63);
+    if (size_t rest = octets - out.size(); rest > 0)
+        out += std::string(rest - 1, 'y') + "\n";
+    return out;
+}
+
+TEST_F(Retrieve, KeepsEveryRuleAcrossTheEdgesOfItsReads) {
+    std::string content = "Subject: edges\n\n";
+    content += filler_of(kPieceOctets - 4 - content.size()) + "abc\r\n";        // CR | LF
+    content += filler_of(2 * kPieceOctets - content.size()) + ".dot\n";         // | .dot
+    content += filler_of(3 * kPieceOctets - 3 - content.size()) + ">>From x\n"; // >>F | rom
+    content += filler_of(4 * kPieceOctets - 2 - content.size()) + ">Frog\n";    // >F | rog
+    content += "end\n";
+    store_between(content);
+    PopClient client = login();
+    std::string expected = to_crlf(content);
+    expected.replace(expected.find(">>From x"), 1, "");
+    std::string wire = expected;
+    wire.insert(wire.find("\r\n.dot\r\n") + 2, ".");
+    expect_message_2(client, expected, wire + ".\r\n");
+}
+
+TEST_F(Retrieve, TopOfATenMegabyteMessageSendsOnlyTheLinesAskedFor) {
+    const std::string body = filler_lines(150000, 75);
+    store_between("Subject: big\n\n" + body);
+    PopClient client = login();
+    EXPECT_EQ(client.command("TOP 2 2"), "+OK Top of message follows");
+    EXPECT_EQ(client.read_multiline_wire(),
+              "Subject: big\r\n\r\n" + to_crlf(body.substr(0, 2 * 76)) + ".\r\n");
+    EXPECT_EQ(client.command("RETR 3"),
+              "+OK " + std::to_string(to_crlf(kAfter).size()) + " octets");
+    EXPECT_EQ(client.read_multiline(), to_crlf(kAfter));
+}
+
+TEST_F(Retrieve, TopFindsTheEmptyLineAfterAHeaderLongerThanARead) {
+    const std::string header = "Subject: long\nX-Long: " + std::string(200 * 1024, 'h') + "\n\n";
+    store_between(header + "b1\nb2\n");
+    PopClient client = login();
+    EXPECT_EQ(client.command("TOP 2 1"), "+OK Top of message follows");
+    EXPECT_TRUE(same_bytes(to_crlf(header + "b1\n") + ".\r\n", client.read_multiline_wire()));
+}
+
+TEST_F(Retrieve, TopFindsACrlfEmptyLineAcrossTheEdgeOfARead) {
+    std::string header = "Subject: s\r\nX-Pad: ";
+    header += std::string(kPieceOctets - 1 - header.size() - 2, 'p') + "\r\n\r\n"; // CR | LF
+    store_between(header + "b1\r\nb2\r\n");
+    PopClient client = login();
+    EXPECT_EQ(client.command("TOP 2 1"), "+OK Top of message follows");
+    EXPECT_TRUE(same_bytes(header + "b1\r\n.\r\n", client.read_multiline_wire()));
+}
+
 TEST_F(Retrieve, StatSumsTheSizesThatListReports) {
     store_between("Subject: dots\n\n.a\n>From b\nc", true);
     PopClient client = login();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -35,9 +36,10 @@ std::string reference_wire_form(std::string_view stored) {
 // Random messages made of the pieces that matter to the rules.
 std::string random_message(std::mt19937 &rng) {
     static const std::vector<std::string> pieces = {
-        "From ", ">From ", ">>From ", "From",          ">", ".",           "..", "\n",   "\n",
-        "\r\n",  "\r\n",   "\r",      "\0"s,           "x", "Subject: hi", " ",  "\xff", "\t",
-        ".\r\n", ".\n",    "\n\n",    "a line of text"};
+        "From ", ">From ", ">>From ", "From", ">", ".", "..", "\n", "\n", "\r\n", "\r\n", "\r",
+        "\0"s, "x", "Subject: hi", " ", "\xff", "\t", ".\r\n", ".\n", "\n\n", "a line of text",
+        // Longer than the encoder's 64-octet blocks, with LF or CR at their edges.
+        std::string(63, 'w'), std::string(64, 'v') + "\r", std::string(130, 'u') + "\n"};
     std::uniform_int_distribution<size_t> count(0, 40);
     std::uniform_int_distribution<size_t> pick(0, pieces.size() - 1);
     std::string message;
@@ -168,64 +170,97 @@ TEST(Wire, EncoderMatchesByteByByteRulesOnGeneratedMessages) {
     }
 }
 
-TEST(Wire, StreamingInSmallChunksEqualsWholeEncodingOnGeneratedMessages) {
+// Feeds `stored` to `encoder` in pieces of the given sizes (cycled), checking
+// that no piece writes past the room max_wire_octets() promises.
+std::string encode_in_pieces(WireEncoder encoder, std::string_view stored,
+                             const std::vector<size_t> &sizes) {
+    constexpr char kUntouched = '\x5a';
+    std::string wire;
+    size_t next = 0;
+    for (size_t pos = 0; pos < stored.size() && !encoder.complete(); ++next) {
+        size_t n = std::min(sizes[next % sizes.size()], stored.size() - pos);
+        std::string out(max_wire_octets(n) + 64, kUntouched);
+        size_t produced = encoder.encode(stored.substr(pos, n), out.data());
+        EXPECT_LE(produced, max_wire_octets(n));
+        EXPECT_EQ(out.find_first_not_of(kUntouched, max_wire_octets(n)), std::string::npos)
+            << "wrote past its room";
+        wire.append(out, 0, produced);
+        pos += n;
+    }
+    std::string out(max_wire_octets(0) + 64, kUntouched);
+    size_t produced = encoder.finish(out.data());
+    EXPECT_LE(produced, max_wire_octets(0));
+    EXPECT_EQ(out.find_first_not_of(kUntouched, max_wire_octets(0)), std::string::npos);
+    return wire + out.substr(0, produced);
+}
+
+// TOP's stored prefix by the rules of wire.h, line by line.
+std::string_view reference_top_prefix(std::string_view stored, uint64_t body_lines) {
+    auto line_end = [&](size_t pos) {
+        size_t lf = stored.find('\n', pos);
+        return lf == std::string_view::npos ? stored.size() : lf + 1;
+    };
+    size_t pos = 0;
+    while (pos < stored.size()) {
+        size_t end = line_end(pos);
+        bool blank = is_blank_line(stored.substr(pos, end - pos));
+        pos = end;
+        if (blank)
+            break;
+    }
+    for (uint64_t i = 0; i < body_lines && pos < stored.size(); ++i)
+        pos = line_end(pos);
+    return stored.substr(0, pos);
+}
+
+TEST(Wire, StreamingInPiecesOfAnySizeEqualsWholeEncodingOnGeneratedMessages) {
     std::mt19937 rng(1321);
     for (int i = 0; i < 5000; ++i) {
         std::string stored = random_message(rng);
-        size_t limit = rng() % 24;
-        WireEncoder encoder(stored);
-        std::string streamed, chunk;
-        bool done = false;
-        while (!done) {
-            chunk.clear();
-            done = encoder.encode(chunk, limit);
-            ASSERT_TRUE(done || !chunk.empty());
-            streamed += chunk;
-        }
-        encoder.finish(streamed);
-        ASSERT_EQ(streamed, encode_message(stored)) << testing::PrintToString(stored);
+        std::vector<size_t> sizes = {1 + rng() % 24, 1 + rng() % 7, 1 + rng() % 80};
+        ASSERT_EQ(encode_in_pieces(WireEncoder::whole_message(), stored, sizes),
+                  encode_message(stored))
+            << testing::PrintToString(stored);
     }
 }
 
-TEST(Wire, StreamsTenMegabyteMessageInBoundedWrites) {
+TEST(Wire, APieceMayEndAnywhereInALine) {
+    for (std::string stored : {">>From x\n>From\n", "a\r\nb\r\n", "x\n.y\n..\n", ">F\n>Fro\n",
+                               ">>>\n", "a\rb\r", "\r\n\r\n"}) {
+        for (size_t cut = 1; cut < stored.size(); ++cut) {
+            ASSERT_EQ(encode_in_pieces(WireEncoder::whole_message(), stored, {cut, stored.size()}),
+                      encode_message(stored))
+                << testing::PrintToString(stored) << " cut at " << cut;
+        }
+        ASSERT_EQ(encode_in_pieces(WireEncoder::whole_message(), stored, {1}),
+                  encode_message(stored));
+    }
+}
+
+TEST(Wire, EveryOctetMayDoubleButNoMore) {
+    for (std::string stored : {"\n\n\n\n", ".\n.\n.\n", "..\n", ">From \n>From \n"}) {
+        std::string wire = encode_in_pieces(WireEncoder::whole_message(), stored, {1, 2, 3});
+        EXPECT_EQ(wire, encode_message(stored));
+        EXPECT_LE(wire.size(), max_wire_octets(stored.size()));
+    }
+}
+
+TEST(Wire, StreamsTenMegabyteMessageInFixedPieces) {
     std::string stored = "Subject: big\n\n";
     for (int i = 0; stored.size() < (10u << 20); ++i) {
         stored += (i % 97 == 0) ? ".dotted line\n" : (i % 89 == 0) ? ">From escaped\n" : "";
         stored += "line " + std::to_string(i) + " of a ten megabyte message body, more text\n";
     }
-    const size_t limit = 256 * 1024;
-    WireEncoder encoder(stored);
-    std::string streamed, chunk;
-    size_t writes = 0;
-    bool done = false;
-    while (!done) {
-        chunk.clear();
-        done = encoder.encode(chunk, limit);
-        ASSERT_LE(chunk.size(), limit);
-        ASSERT_TRUE(chunk.ends_with("\r\n")) << "a write must end at a line boundary";
-        streamed += chunk;
-        ++writes;
-    }
-    EXPECT_EQ(encoder.position(), stored.size());
-    encoder.finish(streamed);
+    std::string streamed = encode_in_pieces(WireEncoder::whole_message(), stored, {128 * 1024});
+    EXPECT_EQ(streamed, reference_wire_form(stored));
     EXPECT_EQ(streamed, encode_message(stored));
-    EXPECT_GE(writes, (10u << 20) / limit);
-    EXPECT_LE(writes, (10u << 20) / limit + 3);
 }
 
-TEST(Wire, LineLongerThanLimitIsSentWhole) {
+TEST(Wire, LineLongerThanAPieceIsStreamedWhole) {
     std::string long_line(100 * 1024 + 7, 'y');
-    std::string stored = "a\n" + long_line + "\nb\n";
-    WireEncoder encoder(stored);
-    std::string out;
-    EXPECT_FALSE(encoder.encode(out, 1024));
-    EXPECT_EQ(out, "a\r\n");
-    out.clear();
-    EXPECT_FALSE(encoder.encode(out, 1024));
-    EXPECT_EQ(out, long_line + "\r\n");
-    out.clear();
-    EXPECT_TRUE(encoder.encode(out, 1024));
-    EXPECT_EQ(out, "b\r\n");
+    std::string stored = "a\n" + long_line + "\r\n.b\n";
+    EXPECT_EQ(encode_in_pieces(WireEncoder::whole_message(), stored, {1024}),
+              "a\r\n" + long_line + "\r\n..b\r\n.\r\n");
 }
 
 TEST(Wire, LongLineWithoutNewlineKeepsItsRules) {
@@ -235,57 +270,62 @@ TEST(Wire, LongLineWithoutNewlineKeepsItsRules) {
     EXPECT_EQ(pop_size_of(stored), expected.size() - 3);
 }
 
-TEST(Wire, EncoderMakesProgressWithZeroLimit) {
-    WireEncoder encoder("a\nb\n");
-    std::string out = "+OK\r\n";
-    EXPECT_FALSE(encoder.encode(out, 0));
-    EXPECT_EQ(out, "+OK\r\na\r\n");
-    EXPECT_EQ(encoder.position(), 2u);
+TEST(Wire, TopZeroSendsTheHeadersAndTheEmptyLine) {
+    EXPECT_EQ(encode_top("A: 1\nB: 2\n\nl1\nl2\n", 0), "A: 1\r\nB: 2\r\n\r\n.\r\n");
 }
 
-TEST(Wire, EncoderCountsWhatOutAlreadyHolds) {
-    WireEncoder encoder("aa\nbb\ncc\n");
-    std::string out = "+OK\r\n";
-    EXPECT_FALSE(encoder.encode(out, 5 + 8));
-    EXPECT_EQ(out, "+OK\r\naa\r\nbb\r\n");
-}
-
-TEST(Wire, TopPrefixIsHeadersAndBlankLineForZeroLines) {
-    std::string_view stored = "A: 1\nB: 2\n\nl1\nl2\n";
-    EXPECT_EQ(stored.substr(0, top_prefix_length(stored, 0)), "A: 1\nB: 2\n\n");
-}
-
-TEST(Wire, TopPrefixCountsBodyLines) {
+TEST(Wire, TopCountsBodyLines) {
     std::string_view stored = "A: 1\n\nl1\n\nl3\nl4\n";
-    EXPECT_EQ(stored.substr(0, top_prefix_length(stored, 1)), "A: 1\n\nl1\n");
-    EXPECT_EQ(stored.substr(0, top_prefix_length(stored, 3)), "A: 1\n\nl1\n\nl3\n");
-    EXPECT_EQ(top_prefix_length(stored, 100), stored.size());
+    EXPECT_EQ(encode_top(stored, 1), "A: 1\r\n\r\nl1\r\n.\r\n");
+    EXPECT_EQ(encode_top(stored, 3), "A: 1\r\n\r\nl1\r\n\r\nl3\r\n.\r\n");
+    EXPECT_EQ(encode_top(stored, 100), encode_message(stored));
 }
 
-TEST(Wire, TopPrefixWithCrlfBlankLine) {
-    std::string_view stored = "A: 1\r\n\r\nl1\r\nl2\r\n";
-    EXPECT_EQ(stored.substr(0, top_prefix_length(stored, 1)), "A: 1\r\n\r\nl1\r\n");
+TEST(Wire, TopFindsACrlfEmptyLine) {
+    EXPECT_EQ(encode_top("A: 1\r\n\r\nl1\r\nl2\r\n", 1), "A: 1\r\n\r\nl1\r\n.\r\n");
 }
 
-TEST(Wire, TopPrefixOfMessageWithoutBlankLineIsWholeMessage) {
-    std::string_view stored = "A: 1\nB: 2\n";
-    EXPECT_EQ(top_prefix_length(stored, 0), stored.size());
+TEST(Wire, TopOfAMessageWithoutEmptyLineIsTheWholeMessage) {
+    EXPECT_EQ(encode_top("A: 1\nB: 2\n", 0), "A: 1\r\nB: 2\r\n.\r\n");
 }
 
-TEST(Wire, TopPrefixWhenBodyStartsImmediately) {
-    std::string_view stored = "\nbody\n";
-    EXPECT_EQ(top_prefix_length(stored, 0), 1u);
+TEST(Wire, TopWhenTheBodyStartsAtOnce) {
+    EXPECT_EQ(encode_top("\nbody\n", 0), "\r\n.\r\n");
 }
 
-TEST(Wire, TopOfMessageEndingMidLineGetsFinalCrlf) {
-    std::string_view stored = "A: 1\n\nlast";
-    EXPECT_EQ(encode_message(stored.substr(0, top_prefix_length(stored, 5))),
-              "A: 1\r\n\r\nlast\r\n.\r\n");
-    EXPECT_EQ(encode_message(stored.substr(0, top_prefix_length(stored, 0))), "A: 1\r\n\r\n.\r\n");
+TEST(Wire, TopOfAMessageEndingMidLineGetsAFinalCrlf) {
+    EXPECT_EQ(encode_top("A: 1\n\nlast", 5), "A: 1\r\n\r\nlast\r\n.\r\n");
+    EXPECT_EQ(encode_top("A: 1\n\nlast", 0), "A: 1\r\n\r\n.\r\n");
 }
 
-TEST(Wire, TopPrefixOfEmptyMessage) {
-    EXPECT_EQ(top_prefix_length("", 10), 0u);
+TEST(Wire, TopOfAnEmptyMessage) {
+    EXPECT_EQ(encode_top("", 10), ".\r\n");
+}
+
+TEST(Wire, TopDoesNotTakeAnEscapedOrStuffedLineForTheEmptyLine) {
+    EXPECT_EQ(encode_top(">\n.\n>From x\n\nb\nc\n", 1), ">\r\n..\r\nFrom x\r\n\r\nb\r\n.\r\n");
+}
+
+TEST(Wire, TopMatchesTheLineRulesOnGeneratedMessagesInAnyPieces) {
+    std::mt19937 rng(7);
+    for (int i = 0; i < 5000; ++i) {
+        std::string stored = random_message(rng);
+        uint64_t lines = rng() % 5;
+        std::string expected = encode_message(reference_top_prefix(stored, lines));
+        ASSERT_EQ(encode_top(stored, lines), expected) << testing::PrintToString(stored);
+        std::vector<size_t> sizes = {1 + rng() % 9, 1 + rng() % 30};
+        ASSERT_EQ(encode_in_pieces(WireEncoder::top(lines), stored, sizes), expected)
+            << testing::PrintToString(stored) << " TOP " << lines;
+    }
+}
+
+TEST(Wire, TopTakesNoMoreInputOnceComplete) {
+    WireEncoder encoder = WireEncoder::top(0);
+    std::string out(max_wire_octets(64), '\0');
+    EXPECT_FALSE(encoder.complete());
+    out.resize(encoder.encode("A: 1\n\nbody\nmore\n", out.data()));
+    EXPECT_TRUE(encoder.complete());
+    EXPECT_EQ(out, "A: 1\r\n\r\n");
 }
 
 } // namespace
