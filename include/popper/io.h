@@ -43,6 +43,9 @@ Status pwrite_all(int fd, std::string_view data, off_t offset, const std::string
 Result<size_t> read_some(int fd, char* buf, size_t len, const std::string& path);
 Result<size_t> pread_full(int fd, char* buf, size_t len, off_t offset, const std::string& path);
 Result<struct stat> stat_fd(int fd, const std::string& path);
+// Refuses anything but a regular file with one link owned by us: a symlink,
+// FIFO, directory or another user's file is never followed or overwritten.
+Status check_own_regular_file(const struct stat& st, const std::string& path);
 
 Status fsync_fd(int fd, const std::string& path);
 // Opens a directory and fsyncs it, making a rename or unlink inside it durable.

@@ -27,21 +27,6 @@ DropFiles DropFiles::for_settings(const MaildropSettings& settings) {
     return f;
 }
 
-Status check_own_regular_file(const struct stat& st, const std::string& path) {
-    if (S_ISLNK(st.st_mode)) return Error::classified(ELOOP, "refuse", path, "is a symlink");
-    if (S_ISDIR(st.st_mode)) return Error::classified(EISDIR, "refuse", path, "is a directory");
-    if (!S_ISREG(st.st_mode))
-        return Error::classified(ENODEV, "refuse", path, "is not a regular file");
-    if (st.st_uid != ::geteuid())
-        return Error::classified(EPERM, "refuse", path,
-                                 "owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
-                                     std::to_string(::geteuid()));
-    if (st.st_nlink != 1)
-        return Error::classified(EMLINK, "refuse", path,
-                                 "has " + std::to_string(st.st_nlink) + " hard links");
-    return {};
-}
-
 Result<UniqueFd> open_own_file(const std::string& path, int flags) {
     // O_NONBLOCK: opening a FIFO planted in our place must not hang.
     auto fd = open_file(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);

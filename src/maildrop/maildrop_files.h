@@ -18,10 +18,6 @@ struct DropFiles {
     static DropFiles for_settings(const MaildropSettings& settings);
 };
 
-// Refuses anything but a regular file with one link owned by us: a symlink,
-// FIFO, directory or another user's file is never followed or overwritten.
-Status check_own_regular_file(const struct stat& st, const std::string& path);
-
 struct SpoolFile {
     UniqueFd fd;        // empty when the spool does not exist
     struct stat st {};  // valid when fd is set
