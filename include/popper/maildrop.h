@@ -15,6 +15,8 @@
 //   drop_dir/U.pop.compact  same filesystem: the drop becoming the next S
 //   drop_dir/U.pop.tail     kept messages after the first deleted one
 //   drop_dir/U.pop.journal  "KIND N INO TAIL": the step, S's size and inode
+//   drop_dir/U.pop.index    the index of a spool served in place, for the next
+//                           login (checked, never trusted: index_cache.h)
 //   drop_dir/U.session      fcntl-locked for the life of a session
 //   dir(S)/.S.popperd-new   the next S being built (renamed over S)
 #pragma once

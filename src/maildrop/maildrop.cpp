@@ -3,6 +3,7 @@
 #include "popper/maildrop.h"
 
 #include "maildrop_files.h"
+#include "popper/index_cache.h"
 #include "popper/log.h"
 
 #include <algorithm>
@@ -115,6 +116,39 @@ Status create_empty_drop(const DropFiles& files) {
     return fsync_dir(files.drop_dir);
 }
 
+// Smaller mailboxes are indexed at every login: a cache would save less
+// than its file costs.
+constexpr uint64_t kIndexCacheMinOctets = 1024 * 1024;
+
+// A spool served in place that has not changed since the last login (same
+// inode, size, mtime and ctime: a session that deletes nothing leaves it so)
+// loads its index from U.pop.index instead of reading the whole mailbox.
+// The cache is checked by load_index_cache and never trusted otherwise;
+// trouble with it costs a scan, never the login.
+Result<MboxIndex> index_served_spool(const DropFiles& files, int fd, const struct stat& st) {
+    const bool cacheable = static_cast<uint64_t>(st.st_size) >= kIndexCacheMinOctets;
+    if (cacheable) {
+        auto cached = load_index_cache(files.index_cache, fd, st);
+        if (!cached)
+            log_warning("index cache ignored, indexing the mailbox: " + cached.error().message());
+        else if (*cached) {
+            log_debug("index of " + files.spool + " loaded from " + files.index_cache);
+            return std::move(**cached);
+        }
+    } else if (auto gone = unlink_path(files.index_cache); !gone) {
+        log_warning("stale index cache: " + gone.error().message());
+    }
+    auto index = index_mbox_file(fd, static_cast<uint64_t>(st.st_size), files.spool);
+    if (!index) return Error::classified(EILSEQ, "index", files.spool, index.error().message());
+    if (cacheable) {
+        if (auto saved = save_index_cache(files.index_cache, *index, st); !saved)
+            log_warning("index cache not saved: " + saved.error().message());
+        else
+            log_debug("index of " + files.spool + " saved to " + files.index_cache);
+    }
+    return index;
+}
+
 } // namespace
 
 Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
@@ -162,9 +196,8 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
 
     if (drop.in_place_) {
         if (!drop.drop_fd_) return drop; // no spool: an empty mailbox
-        auto index = index_mbox_file(drop.drop_fd_.get(),
-                                     static_cast<uint64_t>(drop.spool_at_open_.st_size), files.spool);
-        if (!index) return Error::classified(EILSEQ, "index", files.spool, index.error().message());
+        auto index = index_served_spool(files, drop.drop_fd_.get(), drop.spool_at_open_);
+        if (!index) return index.error();
         drop.index_ = std::move(*index);
         return drop;
     }

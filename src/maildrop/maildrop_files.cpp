@@ -20,6 +20,7 @@ DropFiles DropFiles::for_settings(const MaildropSettings& settings) {
     f.compact = base + ".pop.compact";
     f.tail = base + ".pop.tail";
     f.journal = base + ".pop.journal";
+    f.index_cache = base + ".pop.index";
     f.session = base + ".session";
     f.spool = settings.spool_path;
     f.spool_dir = dirname_of(settings.spool_path);

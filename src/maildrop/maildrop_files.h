@@ -12,7 +12,8 @@
 namespace popper::maildrop_detail {
 
 struct DropFiles {
-    std::string drop_dir, drop, new_drop, moving, commit, compact, tail, journal, session;
+    std::string drop_dir, drop, new_drop, moving, commit, compact, tail, journal, session,
+        index_cache;
     std::string spool, spool_dir, spool_tmp;
 
     static DropFiles for_settings(const MaildropSettings& settings);

@@ -207,7 +207,7 @@ class Scenario:
         spool_ids = collections.Counter(ids_in(host.read_file(host.spool)))
         if spool_ids != collections.Counter(seen):
             return "%s: spool after QUIT holds %s, session saw %s" % (label, dict(spool_ids), seen)
-        leftovers = [f for f in os.listdir(host.drop_dir) if ".pop" in f and not f.endswith("journal")]
+        leftovers = [f for f in os.listdir(host.drop_dir) if ".pop" in f and not f.endswith((".journal", ".index"))]
         if leftovers:
             return "%s: drop files left after a clean QUIT: %s" % (label, leftovers)
         return None

@@ -111,7 +111,7 @@ def main():
         t.join()
     in_spool = collections.Counter(ids_in(host.read_file(host.spool)))
     for name in os.listdir(host.drop_dir):
-        if ".pop" in name and not name.endswith("journal"):
+        if ".pop" in name and not name.endswith((".journal", ".index")):
             errors.append("drop file left behind: %s" % name)
     total = deleted_ok + in_spool
     for mid in delivered:
