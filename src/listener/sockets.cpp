@@ -1,5 +1,7 @@
 #include "popper/listener.h"
 
+#include "popper/ip_address.h"
+
 #include <arpa/inet.h>
 #include <cstdlib>
 #include <cstring>
@@ -21,16 +23,13 @@ std::string socket_name(int fd) {
     struct sockaddr_storage addr {};
     socklen_t len = sizeof addr;
     if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) return "?";
-    char text[INET6_ADDRSTRLEN] = {};
     if (addr.ss_family == AF_INET) {
         auto* in = reinterpret_cast<struct sockaddr_in*>(&addr);
-        ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-        return std::string(text) + ":" + std::to_string(ntohs(in->sin_port));
+        return ip_text(in->sin_addr) + ":" + std::to_string(ntohs(in->sin_port));
     }
     if (addr.ss_family == AF_INET6) {
         auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&addr);
-        ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-        return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
+        return "[" + ip_text(in6->sin6_addr) + "]:" + std::to_string(ntohs(in6->sin6_port));
     }
     return "unix";
 }
