@@ -8,11 +8,11 @@
 //
 // Memory: the read buffer while scanning, then 48 octets per message (one
 // MessageEntry), plus 8 per message that repeats an earlier one's digest and
-// 8 + its length per kept X-UIDL value; choosing UIDLs borrows 4 octets per
-// message for as long as it runs (uidl.cpp). Indexing 100,000 messages of
-// 10 KiB raises a process's peak RSS by 5.3 MiB: 4.6 MiB of entries, 0.4 MiB
-// while UIDLs are chosen (it was 8.3 MiB with 56-octet entries in a
-// std::vector, 12 octets per message for UIDLs and a 1 MiB read buffer).
+// 8 + its length per kept X-UIDL value; choosing UIDLs borrows about as much
+// as the read buffer, once it is freed (uidl.cpp). Indexing 100,000 messages
+// of 10 KiB raises a process's peak RSS by 4.9 MiB, 4.6 MiB of it entries
+// (it was 8.3 MiB with 56-octet entries in a std::vector, 12 octets per
+// message to choose UIDLs and a 1 MiB read buffer).
 //
 // Separator rule: a line beginning "From " at the start of the file or right
 // after an empty line. That empty line (LF or CRLF) belongs to the separator,
@@ -144,10 +144,10 @@ inline constexpr size_t kMaxUidlOctets = 70;
 
 // Read buffer of the indexer. Lines longer than this are streamed through it
 // (slower, still exact); tests and fuzzers pass small sizes to exercise that.
-// It is alive while the entries grow, so it adds to a session's peak: 256 KiB
-// indexes a 1 GB mailbox as fast as 1 MiB did (0.62 vs 0.67 s, warm cache,
-// within noise) with 0.75 MiB less peak.
-inline constexpr size_t kIndexBufferOctets = 256 * 1024;
+// It is alive while the entries grow, so it adds to a session's peak: 128 KiB
+// indexes a 1 GB mailbox as fast as 1 MiB did (0.53 vs 0.52-0.67 s, warm
+// cache, within noise) with 0.9 MiB less peak.
+inline constexpr size_t kIndexBufferOctets = 128 * 1024;
 
 // Indexes bytes already in memory. Error when the data is not an mbox (does
 // not begin with "From "). Empty input is an empty mailbox.

@@ -684,6 +684,30 @@ TEST(MboxIndex, UidlsEqualLiteralRuleWhenXUidlsSpellComputedOnes) {
     }
 }
 
+// Past 32,768 messages twins are found slice by slice of digests (uidl.cpp).
+TEST(MboxIndex, UidlsEqualLiteralRuleInALargeMailbox) {
+    std::mt19937 rng(1725);
+    std::string mbox;
+    std::vector<std::string> digests, x_uidls;
+    for (int i = 0; i < 50000; ++i) {
+        std::string head = "From x\nS: " + std::to_string(rng() % 20000) + "\n";
+        std::string x_uidl;
+        if (rng() % 10 == 0) {
+            x_uidl = "x" + std::to_string(rng() % 3000);
+            head += "X-UIDL: " + x_uidl + "\n";
+        }
+        digests.push_back(md5_hex(head));
+        x_uidls.push_back(x_uidl);
+        mbox += head + "\n";
+    }
+    MboxIndex index = index_of(mbox);
+    ASSERT_EQ(index.messages.size(), 50000u);
+    EXPECT_GT(index.repeats.size(), 10000u);
+    ASSERT_EQ(uidls_of(index), reference_uidls(digests, x_uidls));
+    for (size_t k = 1; k < index.repeats.size(); ++k)
+        ASSERT_LT(index.repeats[k - 1].message, index.repeats[k].message);
+}
+
 TEST(MboxIndex, ManyTwinsNumberedInFileOrder) {
     std::string one = mboxrd_message("From a", "Subject: same\n\nbody\n");
     std::string mbox;
