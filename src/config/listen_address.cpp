@@ -1,6 +1,7 @@
 // Listen addresses: "127.0.0.1:110", "[::1]:110", "*:110". Numeric only:
 // the daemon binds before DNS is trustworthy, and a name could mean several.
 #include "config_values.h"
+#include "popper/ip_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,18 +19,18 @@ Result<uint16_t> parse_port(std::string_view text) {
     return static_cast<uint16_t>(*port);
 }
 
-// The address in inet_ntop's canonical spelling, or empty if `text` is not one.
+// The address in inet_ntop's canonical spelling (ip_text, which keeps
+// printf's code out of the listener), or empty if `text` is not one.
 std::string canonical_address(int family, std::string_view text) {
     if (text.find('\0') != std::string_view::npos)
         return {};
-    unsigned char bytes[sizeof(struct in6_addr)];
-    char out[INET6_ADDRSTRLEN];
     std::string host(text);
-    if (::inet_pton(family, host.c_str(), bytes) != 1)
-        return {};
-    if (::inet_ntop(family, bytes, out, sizeof out) == nullptr)
-        return {};
-    return out;
+    if (family == AF_INET) {
+        struct in_addr v4 {};
+        return ::inet_pton(family, host.c_str(), &v4) == 1 ? ip_text(v4) : std::string();
+    }
+    struct in6_addr v6 {};
+    return ::inet_pton(family, host.c_str(), &v6) == 1 ? ip_text(v6) : std::string();
 }
 
 } // namespace
