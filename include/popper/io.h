@@ -64,31 +64,4 @@ Status copy_range(int in, off_t offset, off_t len, int out, off_t out_offset,
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
 
-// A read-only mapping of part of a file, unmapped on destruction.
-class MappedRegion {
-public:
-    MappedRegion() = default;
-    MappedRegion(MappedRegion&& other) noexcept;
-    MappedRegion& operator=(MappedRegion&& other) noexcept;
-    MappedRegion(const MappedRegion&) = delete;
-    MappedRegion& operator=(const MappedRegion&) = delete;
-    ~MappedRegion();
-
-    // Maps [offset, offset+len) of fd; offset need not be page aligned.
-    static Result<MappedRegion> map(int fd, off_t offset, size_t len, const std::string& path);
-
-    const char* data() const { return data_; }
-    size_t size() const { return size_; }
-    std::string_view view() const { return {data_, size_}; }
-    // Releases the resident pages of [0, offset) (they stay in the page cache),
-    // so scanning or sending a large file keeps resident memory small.
-    void drop_pages_before(size_t offset);
-
-private:
-    void* base_ = nullptr;
-    size_t base_len_ = 0;
-    const char* data_ = nullptr;
-    size_t size_ = 0;
-};
-
 } // namespace popper
