@@ -1,5 +1,6 @@
 // Reading a small text file whole, and replacing one under a lock by rename.
 #include "popper/io.h"
+#include "popper/temp_file.h"
 #include "popper/users_file_edit.h"
 
 #include <algorithm>
@@ -54,43 +55,6 @@ private:
     UniqueFd fd_; // closing it releases the lock
 };
 
-// A temporary file beside the target, removed on destruction unless
-// committed (renamed into place).
-class TempFile {
-public:
-    static Result<TempFile> create(const std::string &target) {
-        std::string name = dirname_of(target) + "/." + basename_of(target) + ".XXXXXX";
-        const int fd = ::mkostemp(name.data(), O_CLOEXEC);
-        if (fd < 0)
-            return Error::from_errno("create temporary file", name);
-        return TempFile(std::move(name), UniqueFd(fd));
-    }
-    TempFile(TempFile &&other) noexcept
-        : path_(std::move(other.path_)), fd_(std::move(other.fd_)), committed_(other.committed_) {
-        other.committed_ = true;
-    }
-    TempFile &operator=(TempFile &&) = delete;
-    ~TempFile() {
-        if (!committed_)
-            (void)unlink_path(path_);
-    }
-
-    int fd() const { return fd_.get(); }
-    const std::string &path() const { return path_; }
-    Status commit_as(const std::string &target) {
-        fd_.reset();
-        if (auto renamed = rename_path(path_, target); !renamed)
-            return renamed;
-        committed_ = true;
-        return {};
-    }
-
-private:
-    TempFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-    std::string path_;
-    UniqueFd fd_;
-    bool committed_ = false;
-};
 
 // The old file, or an empty one to be created with `create_mode`.
 Result<TextFile> read_for_edit(const std::string &path, std::optional<mode_t> create_mode) {
@@ -121,7 +85,7 @@ Status copy_mode_and_owner(const TempFile &temp, const struct stat &old) {
 }
 
 Status replace_file(const std::string &path, const struct stat &old, std::string_view text) {
-    auto temp = TempFile::create(path);
+    auto temp = TempFile::create_beside(path);
     if (!temp)
         return temp.error();
     if (auto s = copy_mode_and_owner(*temp, old); !s)

@@ -3,6 +3,7 @@
 #include "popper/index_cache.h"
 
 #include "popper/io.h"
+#include "popper/temp_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -123,51 +124,21 @@ std::string padded_x_uidl_octets(const MboxIndex &index) {
 }
 
 // cache_path + ".tmp", ours until renamed: removed on destruction otherwise.
-class CacheTempFile {
-public:
-    static Result<CacheTempFile> create(const std::string &cache_path) {
-        std::string path = cache_path + ".tmp";
-        const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY;
-        auto fd = open_file(path, flags, 0600);
-        if (!fd && fd.error().errnum == EEXIST) {
-            // Left by a save that crashed (sessions of one user never
-            // overlap). unlink removes a symlink, never what it points to.
-            if (auto gone = unlink_path(path); !gone)
-                return gone.error();
-            fd = open_file(path, flags, 0600);
-        }
-        if (!fd)
-            return fd.error();
-        return CacheTempFile(std::move(path), std::move(*fd));
+Result<TempFile> create_cache_temp(const std::string &cache_path) {
+    std::string path = cache_path + ".tmp";
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY;
+    auto fd = open_file(path, flags, 0600);
+    if (!fd && fd.error().errnum == EEXIST) {
+        // Left by a save that crashed (sessions of one user never
+        // overlap). unlink removes a symlink, never what it points to.
+        if (auto gone = unlink_path(path); !gone)
+            return gone.error();
+        fd = open_file(path, flags, 0600);
     }
-    CacheTempFile(CacheTempFile &&other) noexcept
-        : path_(std::move(other.path_)), fd_(std::move(other.fd_)), renamed_(other.renamed_) {
-        other.renamed_ = true;
-    }
-    CacheTempFile &operator=(CacheTempFile &&) = delete;
-    ~CacheTempFile() {
-        if (!renamed_)
-            (void)unlink_path(path_);
-    }
-
-    Status write(const void *data, size_t octets) {
-        return write_all(fd_.get(), std::string_view(static_cast<const char *>(data), octets),
-                         path_);
-    }
-    Status rename_to(const std::string &cache_path) {
-        fd_.reset();
-        if (auto r = rename_path(path_, cache_path); !r)
-            return r;
-        renamed_ = true;
-        return {};
-    }
-
-private:
-    CacheTempFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-    std::string path_;
-    UniqueFd fd_;
-    bool renamed_ = false;
-};
+    if (!fd)
+        return fd.error();
+    return TempFile(std::move(path), std::move(*fd));
+}
 
 // --- validation -------------------------------------------------------------
 
@@ -324,7 +295,7 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
     sum.add(octets.data(), octets.size());
     const uint64_t checksum = sum.value();
 
-    auto temp = CacheTempFile::create(cache_path);
+    auto temp = create_cache_temp(cache_path);
     if (!temp)
         return temp.error();
     for (auto [data, size] : {std::pair<const void *, size_t>{&h, sizeof h},
@@ -335,10 +306,11 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
                               {&checksum, sizeof checksum}}) {
         if (size == 0)
             continue;
-        if (auto w = temp->write(data, size); !w)
+        if (auto w = write_all(temp->fd(), {static_cast<const char *>(data), size}, temp->path());
+            !w)
             return w;
     }
-    return temp->rename_to(cache_path);
+    return temp->commit_as(cache_path);
 }
 
 Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
