@@ -66,6 +66,11 @@ struct Config {
     // network before login runs as this user, chrooted into this directory.
     std::string unprivileged_user = "popper"; // falls back to nobody, with a warning
     std::string preauth_chroot = "/var/lib/popperd/empty";
+    // 1: a fresh pre-login process for every connection. More: the listener
+    // keeps a pool of pre-login processes, each serving up to this many
+    // connections one after another (faster; a process taken over by an
+    // attacker would see the credentials of the connections it serves later).
+    unsigned preauth_process_connections = 1;
 
     // Authentication (RFC 1939 §7 APOP, RFC 5034 AUTH).
     bool system_users = false; // users = system: Unix accounts instead of users_file

@@ -5,8 +5,11 @@
 #include "popper/result.h"
 
 #include <cstddef>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -60,6 +63,20 @@ Status truncate_fd(int fd, off_t length, const std::string& path);
 // copy_file_range, falling back to pread/pwrite where the kernel refuses.
 Status copy_range(int in, off_t offset, off_t len, int out, off_t out_offset,
                   const std::string& in_path, const std::string& out_path);
+
+// One datagram on a SOCK_SEQPACKET socket with descriptors attached
+// (SCM_RIGHTS, unix(7)); `what` names the socket in errors.
+Status send_with_fds(int sock, std::string_view message, std::span<const int> fds,
+                     const std::string& what);
+struct MessageWithFds {
+    std::string message;
+    std::vector<UniqueFd> fds;
+};
+// nullopt at end of file. A longer message, or more descriptors than
+// `max_fds`, is an error (the descriptors that came are closed). EINTR is
+// returned as an error with errnum EINTR, for the caller to check its flags.
+Result<std::optional<MessageWithFds>> receive_with_fds(int sock, size_t max_octets,
+                                                       size_t max_fds, const std::string& what);
 
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);

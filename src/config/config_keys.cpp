@@ -22,6 +22,9 @@ constexpr uint64_t kMinDotlockStaleMs = 1 * kSecond;      // 0 would break every
 constexpr uint64_t kMaxAuthFailureDelayMs = 60 * kSecond; // stays under any client's timeout
 constexpr unsigned kMaxSessionsLimit = 100000;            // beyond fork-per-connection's reach
 constexpr unsigned kMaxAuthFailuresLimit = 1000; // more is brute force, not a forgetful user
+// A pooled pre-login process is recycled at least this often, so that a leak
+// or a takeover does not live for ever.
+constexpr unsigned kMaxPreauthProcessConnections = 1000000;
 
 Status set_path(std::string_view value, std::string &field) {
     auto path = parse_absolute_path(value);
@@ -137,7 +140,7 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 25> kKeys = {{
+const std::array<ConfigKey, 26> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
@@ -216,6 +219,11 @@ const std::array<ConfigKey, 25> kKeys = {{
      [](const C &c) { return one(c.unprivileged_user); }},
     {"preauth_chroot", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.preauth_chroot); },
      [](const C &c) { return one(c.preauth_chroot); }},
+    {"preauth_process_connections", kOnce, kNonEmpty,
+     [](V v, C &c) {
+         return set_count(v, 1, kMaxPreauthProcessConnections, c.preauth_process_connections);
+     },
+     [](const C &c) { return number(c.preauth_process_connections); }},
     {"users", kOnce, kNonEmpty,
      [](V v, C &c) {
          if (v != "file" && v != "system")

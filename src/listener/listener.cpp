@@ -2,6 +2,8 @@
 // any protocol byte, signals delivered through a self-pipe.
 #include "popper/listener.h"
 
+#include "preauth_pool.h"
+
 #include "popper/log.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
@@ -9,6 +11,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <fcntl.h>
 #include <map>
 #include <poll.h>
@@ -40,6 +43,7 @@ void install(int signo, void (*handler)(int)) {
 struct Children {
     std::map<pid_t, std::string> address_of;
     std::map<std::string, unsigned> count_at;
+    PreauthPool* pool = nullptr;
 
     void add(pid_t pid, const std::string& address) {
         address_of[pid] = address;
@@ -51,7 +55,10 @@ struct Children {
             pid_t pid = ::waitpid(-1, &status, WNOHANG);
             if (pid <= 0) return;
             auto it = address_of.find(pid);
-            if (it == address_of.end()) continue;
+            if (it == address_of.end()) {
+                if (pool != nullptr) pool->forget(pid, status);
+                continue;
+            }
             if (WIFSIGNALED(status))
                 log_warning("session process " + std::to_string(pid) + " killed by signal " +
                             std::to_string(WTERMSIG(status)));
@@ -73,27 +80,52 @@ std::string listener_title(const std::vector<ListeningSocket>& sockets) {
     return title;
 }
 
-[[noreturn]] void run_child(const Config& config, int fd, const std::string& address,
-                            const std::vector<ListeningSocket>& sockets, int pipe_read) {
-    for (const auto& s : sockets) ::close(s.fd.get());
-    ::close(pipe_read);
-    ::close(signal_pipe_write);
-    install_session_signals();
-    int status = run_session(config, fd, fd, PeerInfo{address});
-    ::_exit(status);
+// A session process: the pre-login part in a child of its own, or in a
+// pooled process the listener hands the connection to.
+pid_t start_session(const Config& config, int fd, const std::string& address,
+                    const std::function<void()>& close_inherited, PreauthPool& pool) {
+    if (config.preauth_process_connections <= 1) {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            close_inherited();
+            pool.close_in_child();
+            install_session_signals();
+            ::_exit(run_session(config, fd, fd, PeerInfo{address}));
+        }
+        return pid;
+    }
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    UniqueFd privileged_end(pair[0]), preauth_end(pair[1]);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        close_inherited();
+        pool.close_in_child();
+        preauth_end.reset();
+        install_session_signals();
+        ::_exit(run_session_with_pooled_preauth(config, fd, PeerInfo{address},
+                                                std::move(privileged_end)));
+    }
+    if (pid < 0) return pid;
+    privileged_end.reset(); // the session process's, not ours
+    // Failing here, the session process sees its channel close and tells
+    // the client.
+    if (auto handed = pool.hand(config, fd, preauth_end.get(), address); !handed)
+        log_error("no pre-login process for addr=" + address + ": " + handed.error().message());
+    return pid;
 }
 
-void reload(Config& config, const std::string& config_path) {
+bool reload(Config& config, const std::string& config_path) {
     auto fresh = load_config(config_path);
     if (!fresh) {
         log_error("SIGHUP: keeping the old configuration: " + fresh.error().message());
-        return;
+        return false;
     }
     if (running_as_root()) {
         auto ids = remember_account_ids(fresh->unprivileged_user, fresh->mail_privileged_group);
         if (!ids) {
             log_error("SIGHUP: keeping the old configuration: " + ids.error().message());
-            return;
+            return false;
         }
     }
     bool same = fresh->listen.size() == config.listen.size();
@@ -103,6 +135,7 @@ void reload(Config& config, const std::string& config_path) {
     config = std::move(*fresh);
     log_open(config.log, config.log_level);
     log_notice("SIGHUP: configuration re-read from " + config_path);
+    return true;
 }
 
 } // namespace
@@ -127,29 +160,40 @@ int run_listener(Config config, const std::string& config_path,
                          " max_sessions_per_ip=" + std::to_string(config.max_sessions_per_ip);
     for (const auto& s : sockets) log_notice("listening on " + s.name + " " + limits);
 
-    std::vector<struct pollfd> pfds;
-    pfds.push_back({pipe_read.get(), POLLIN, 0});
-    for (const auto& s : sockets) {
-        ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
-        pfds.push_back({s.fd.get(), POLLIN, 0});
-    }
+    for (const auto& s : sockets) ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
+    // What a forked process must not keep of the listener's.
+    auto close_inherited = [&sockets, &pipe_read] {
+        for (const auto& s : sockets) ::close(s.fd.get());
+        ::close(pipe_read.get());
+        ::close(signal_pipe_write);
+    };
+    PreauthPool pool(close_inherited);
     Children children;
+    children.pool = &pool;
+    std::vector<struct pollfd> pfds;
     bool stopping = false;
     while (!stopping) {
-        if (::poll(pfds.data(), pfds.size(), -1) < 0 && errno != EINTR) {
+        pfds.clear();
+        pfds.push_back({pipe_read.get(), POLLIN, 0});
+        for (const auto& s : sockets) pfds.push_back({s.fd.get(), POLLIN, 0});
+        const size_t pool_first = pfds.size();
+        pool.add_poll_fds(pfds);
+        int timeout_ms = pool.retire_idle(PreauthPool::Clock::now());
+        if (::poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) {
             log_error(std::string("poll: ") + std::strerror(errno));
             return 1;
         }
+        pool.handle_reports(pfds.data() + pool_first, pfds.size() - pool_first);
         if (pfds[0].revents & POLLIN) {
             unsigned char signals[64];
             ssize_t n = ::read(pipe_read.get(), signals, sizeof signals);
             for (ssize_t i = 0; i < n; ++i) {
                 if (signals[i] == SIGCHLD) children.reap();
                 if (signals[i] == SIGTERM || signals[i] == SIGINT) stopping = true;
-                if (signals[i] == SIGHUP) reload(config, config_path);
+                if (signals[i] == SIGHUP && reload(config, config_path)) pool.retire_all();
             }
         }
-        for (size_t i = 1; i < pfds.size() && !stopping; ++i) {
+        for (size_t i = 1; i < pool_first && !stopping; ++i) {
             if (!(pfds[i].revents & POLLIN)) continue;
             UniqueFd client(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
             if (!client) continue;
@@ -164,13 +208,12 @@ int run_listener(Config config, const std::string& config_path,
                 refuse(client.get(), "Too many connections from your address");
                 continue;
             }
-            pid_t pid = ::fork();
+            pid_t pid = start_session(config, client.get(), address, close_inherited, pool);
             if (pid < 0) {
-                log_error(std::string("fork: ") + std::strerror(errno));
+                log_error(std::string("cannot start a session: ") + std::strerror(errno));
                 refuse(client.get(), "Server busy, try again later");
                 continue;
             }
-            if (pid == 0) run_child(config, client.get(), address, sockets, pipe_read.get());
             children.add(pid, address);
         }
     }
@@ -180,11 +223,16 @@ int run_listener(Config config, const std::string& config_path,
     log_notice("shutting down: " + std::to_string(children.address_of.size()) +
                " sessions still running");
     for (const auto& [pid, address] : children.address_of) ::kill(pid, SIGTERM);
-    while (!children.address_of.empty()) {
+    // Pooled pre-login processes see their control socket close; a busy one
+    // ends with its connection (its session process shuts the reading down).
+    std::vector<pid_t> preauth = pool.stop();
+    while (!children.address_of.empty() || !preauth.empty()) {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, 0);
         if (pid < 0 && errno != EINTR) break;
-        if (pid > 0) children.address_of.erase(pid);
+        if (pid <= 0) continue;
+        children.address_of.erase(pid);
+        std::erase(preauth, pid);
     }
     log_notice("stopped");
     return 0;

@@ -78,6 +78,39 @@ Status send_handover(int fd, const Handover& h) {
     return send_message(fd, join({"HANDOVER", h.user, h.pending_input}));
 }
 
+Status send_preauth_end(int fd, const PreauthEnd& end) {
+    return send_message(fd, join({"ENDED", end.said_goodbye ? "goodbye" : "quiet"}));
+}
+
+Status send_login_challenges(int fd, const LoginChallenges& c) {
+    std::string message = join({"CHALLENGES", c.apop_stamp});
+    for (const auto& cram : c.cram) message += join({cram});
+    return send_message(fd, message);
+}
+
+Result<LoginChallenges> receive_login_challenges(int fd) {
+    for (;;) {
+        auto got = receive_message(fd);
+        if (!got && got.error().errnum == EINTR) continue;
+        if (!got) return got.error();
+        if (!*got) return Error::because("auth channel", "", "privileged process gone");
+        const std::string& message = **got;
+        if (message.empty() || message.back() != '\0') return malformed();
+        std::vector<std::string> fields;
+        for (size_t pos = 0; pos < message.size();) {
+            size_t nul = message.find('\0', pos);
+            fields.push_back(message.substr(pos, nul - pos));
+            pos = nul + 1;
+        }
+        if (fields.size() < 2 || fields[0] != "CHALLENGES") return malformed();
+        LoginChallenges out;
+        out.apop_stamp = std::move(fields[1]);
+        out.cram.assign(std::make_move_iterator(fields.begin() + 2),
+                        std::make_move_iterator(fields.end()));
+        return out;
+    }
+}
+
 Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
     auto got = receive_message(fd);
     if (!got) return got.error();
@@ -92,6 +125,11 @@ Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
         auto f = split(message, 3);
         if (f.size() != 3 || f[0] != "HANDOVER") return malformed();
         out.handover = Handover{f[1], f[2]};
+    } else if (message.rfind("ENDED", 0) == 0) {
+        auto f = split(message, 2);
+        if (f.size() != 2 || f[0] != "ENDED" || (f[1] != "goodbye" && f[1] != "quiet"))
+            return malformed();
+        out.ended = PreauthEnd{f[1] == "goodbye"};
     } else {
         return malformed();
     }
@@ -108,6 +146,36 @@ Result<AuthVerdict> receive_auth_verdict(int fd) {
         if (f.size() != 2 || (f[0] != "OK" && f[0] != "NO")) return malformed();
         return AuthVerdict{f[0] == "OK", f[1]};
     }
+}
+
+namespace {
+const std::string kControl = "pre-login control socket";
+} // namespace
+
+Status send_preauth_connection(int control, int client_fd, int channel_fd,
+                               const std::string& peer_address) {
+    int fds[] = {client_fd, channel_fd};
+    return send_with_fds(control, join({"CONNECTION", peer_address}), fds, kControl);
+}
+
+Result<std::optional<PreauthConnection>> receive_preauth_connection(int control) {
+    auto got = receive_with_fds(control, 256, 2, kControl);
+    if (!got) return got.error();
+    if (!*got) return std::optional<PreauthConnection>();
+    auto f = split((*got)->message, 2);
+    if (f.size() != 2 || f[0] != "CONNECTION" || (*got)->fds.size() != 2) return malformed();
+    PreauthConnection out{std::move((*got)->fds[0]), std::move((*got)->fds[1]), std::move(f[1])};
+    return std::optional<PreauthConnection>(std::move(out));
+}
+
+Status send_preauth_idle(int control) { return send_message(control, join({"IDLE"})); }
+
+Result<bool> receive_preauth_report(int control) {
+    auto got = receive_message(control);
+    if (!got) return got.error();
+    if (!*got) return false;
+    if (**got != join({"IDLE"})) return malformed();
+    return true;
 }
 
 } // namespace popper

@@ -237,6 +237,7 @@ void submit_credentials(Session& s, AuthRequest request) {
     }
     if (auto handed = send_handover(s.auth_channel, {name, s.reader.take_buffered()}); !handed)
         log_error("handing the session over: " + handed.error().message());
+    s.handed_over = true;
     s.done = true;
 }
 

@@ -1,8 +1,11 @@
 // One connection, two processes (privilege separation, after popa3d and
-// qmail's checkpassword): a pre-login child, chrooted and unprivileged,
-// speaks POP3 until the client has sent credentials; the privileged parent
+// qmail's checkpassword): a pre-login process, chrooted and unprivileged,
+// speaks POP3 until the client has sent credentials; the privileged process
 // checks them, and after success becomes the mailbox owner and serves the
 // rest of the session. Only typed messages of auth_channel.h pass between.
+// The pre-login process is the privileged one's own child, or (with
+// preauth_process_connections > 1) a pooled process of the listener that
+// serves connections one after another.
 #include "popper/auth_channel.h"
 #include "popper/log.h"
 #include "popper/privileges.h"
@@ -20,6 +23,19 @@ namespace popper {
 
 namespace {
 
+// The pre-login side of one connection, in either kind of pre-login process.
+void serve_preauth_connection(const Config& config, const AuthContext& context, int in_fd,
+                              int out_fd, const PeerInfo& peer, int channel) {
+    Session s(config, peer, in_fd, out_fd);
+    s.auth_channel = channel;
+    s.auth = &context;
+    set_proc_title("popperd: [" + peer.address + "] AUTH (pre-login)");
+    // RFC 1939 §7: the stamp in the greeting announces APOP.
+    s.writer.ok(context.apop_stamp.empty() ? "popperd ready" : "popperd ready " + context.apop_stamp);
+    int code = serve_commands(s);
+    if (!s.handed_over) (void)send_preauth_end(channel, {code == kExitSaidShutdown});
+}
+
 [[noreturn]] void run_preauth(const Config& config, const AuthContext& context, int in_fd,
                               int out_fd, const PeerInfo& peer, int channel) {
     if (auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
@@ -28,13 +44,8 @@ namespace {
         (void)!::write(out_fd, "-ERR [SYS/TEMP] Internal error\r\n", 32);
         ::_exit(1);
     }
-    Session s(config, peer, in_fd, out_fd);
-    s.auth_channel = channel;
-    s.auth = &context;
-    set_proc_title("popperd: [" + peer.address + "] AUTH (pre-login)");
-    // RFC 1939 §7: the stamp in the greeting announces APOP.
-    s.writer.ok(context.apop_stamp.empty() ? "popperd ready" : "popperd ready " + context.apop_stamp);
-    ::_exit(serve_commands(s));
+    serve_preauth_connection(config, context, in_fd, out_fd, peer, channel);
+    ::_exit(0);
 }
 
 struct Login {
@@ -42,39 +53,87 @@ struct Login {
     std::string pending_input;
 };
 
-// Answers the pre-login child's requests until it hands over a logged-in
-// session or goes away.
-std::optional<Login> serve_auth_requests(const Config& config, const AuthContext& context,
-                                         int channel) {
+struct PreauthOutcome {
+    std::optional<Login> login;
+    bool said_goodbye = false; // the pre-login process told the client we are stopping
+    bool ended_cleanly = false; // it said how it ended (no login), rather than vanish
+};
+
+// Answers the pre-login process's requests until it hands over a logged-in
+// session or ends the connection.
+PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context,
+                                   int channel) {
+    PreauthOutcome outcome;
     std::optional<UserEntry> accepted;
     for (;;) {
         auto message = receive_auth_message(channel);
         if (!message) {
-            if (message.error().errnum == EINTR) continue; // the handler told the child
+            if (message.error().errnum == EINTR) continue; // the handler did its part
             log_error("pre-login process: " + message.error().message());
-            return std::nullopt;
+            return outcome;
         }
-        if (!*message) return std::nullopt; // child ended: QUIT, timeout, failures
+        if (!*message) return outcome; // gone without a word: crashed or killed
+        if ((*message)->ended) {
+            outcome.said_goodbye = (*message)->ended->said_goodbye;
+            outcome.ended_cleanly = true;
+            return outcome;
+        }
         if ((*message)->request) {
             AuthVerdict verdict = check_credentials(config, context, *(*message)->request, accepted);
-            if (auto sent = send_auth_verdict(channel, verdict); !sent) return std::nullopt;
+            if (auto sent = send_auth_verdict(channel, verdict); !sent) return outcome;
             continue;
         }
         const Handover& handover = *(*message)->handover;
         if (!accepted || accepted->name != handover.user) {
             log_error("pre-login process handed over a session it was not granted");
-            return std::nullopt;
+            return outcome;
         }
-        return Login{std::move(*accepted), handover.pending_input};
+        outcome.login = Login{std::move(*accepted), handover.pending_input};
+        return outcome;
     }
+}
+
+// The privileged side once the pre-login process runs: checks credentials,
+// then serves the logged-in session itself.
+int serve_after_preauth(const Config& config, const AuthContext& context, int in_fd, int out_fd,
+                        const PeerInfo& peer, UniqueFd channel, pid_t own_child) {
+    PreauthOutcome outcome = serve_auth_requests(config, context, channel.get());
+    if (own_child > 0) {
+        int status = 0;
+        while (::waitpid(own_child, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    set_session_signal_targets(out_fd, 0);
+    if (!outcome.login) {
+        // Stopping, and the pre-login process ended without telling the
+        // client (the signal reached it late, or not at all): say it here.
+        if (session_shutdown_requested() && !outcome.said_goodbye) {
+            static constexpr char kBye[] = "-ERR [SYS/TEMP] Server shutting down\r\n";
+            (void)!::write(out_fd, kBye, sizeof kBye - 1);
+        } else if (!outcome.ended_cleanly) {
+            static constexpr char kLost[] = "-ERR [SYS/TEMP] Internal error, try again later\r\n";
+            (void)!::write(out_fd, kLost, sizeof kLost - 1);
+        }
+        return 0;
+    }
+    channel.reset();
+    Session s(config, peer, in_fd, out_fd);
+    s.reader.prime(std::move(outcome.login->pending_input));
+    enter_transaction(s, outcome.login->entry);
+    int code = serve_commands(s);
+    return code == kExitSaidShutdown ? 0 : code; // a clean stop, for inetd and systemd
+}
+
+void announce_connection(const Config& config, int out_fd, const PeerInfo& peer) {
+    tune_socket(out_fd, config.idle_timeout_s);
+    log_info("connect: addr=" + peer.address);
+    set_proc_title("popperd: [" + peer.address + "] AUTH");
 }
 
 } // namespace
 
 int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer) {
-    tune_socket(out_fd, config.idle_timeout_s);
-    log_info("connect: addr=" + peer.address);
-    set_proc_title("popperd: [" + peer.address + "] AUTH");
+    announce_connection(config, out_fd, peer);
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
         log_error(std::string("socketpair: ") + std::strerror(errno));
@@ -93,29 +152,68 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
         set_session_signal_targets(out_fd, 0);
         run_preauth(config, context, in_fd, out_fd, peer, pair[1]);
     }
+    // The pre-login child owns the client until login: SIGTERM goes to it,
+    // and it says goodbye.
     set_session_signal_targets(out_fd, child);
     ::close(pair[1]);
-    auto login = serve_auth_requests(config, context, channel.get());
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    return serve_after_preauth(config, context, in_fd, out_fd, peer, std::move(channel), child);
+}
+
+int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo& peer,
+                                    UniqueFd channel) {
+    // The pooled process is not ours to signal: SIGTERM ends its reading
+    // (shutdown of the socket we share) and it reports back. Set before
+    // anything is logged, so that no signal after "connect" is missed.
+    set_session_signal_targets(fd, 0);
+    announce_connection(config, fd, peer);
+    const AuthContext context = make_auth_context(config);
+    if (auto sent = send_login_challenges(channel.get(), {context.apop_stamp,
+                                                          context.cram_challenges});
+        !sent) {
+        log_error("pre-login process: " + sent.error().message());
+        return 1;
     }
-    set_session_signal_targets(out_fd, 0);
-    if (!login) {
-        // Stopping, and the child ended without telling the client (the
-        // signal reached it late, or not at all): say it here.
-        bool said = WIFEXITED(status) && WEXITSTATUS(status) == kExitSaidShutdown;
-        if (session_shutdown_requested() && !said) {
-            static constexpr char kBye[] = "-ERR [SYS/TEMP] Server shutting down\r\n";
-            (void)!::write(out_fd, kBye, sizeof kBye - 1);
+    return serve_after_preauth(config, context, fd, fd, peer, std::move(channel), 0);
+}
+
+[[noreturn]] void run_preauth_process(const Config& config, UniqueFd control) {
+    if (auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
+        !sandboxed) {
+        log_error("pre-login sandbox: " + sandboxed.error().message());
+        ::_exit(1);
+    }
+    for (unsigned served = 0; served < config.preauth_process_connections;) {
+        set_proc_title("popperd: pre-login (idle)");
+        auto connection = receive_preauth_connection(control.get());
+        if (!connection && connection.error().errnum == EINTR) {
+            if (session_shutdown_requested()) break;
+            continue;
         }
-        return 0;
+        if (!connection) {
+            log_error("pre-login process: " + connection.error().message());
+            break;
+        }
+        if (!*connection) break; // retired by the listener
+        ++served;
+        PreauthConnection c = std::move(**connection);
+        auto challenges = receive_login_challenges(c.channel.get());
+        if (!challenges) {
+            log_error("pre-login process: " + challenges.error().message());
+            continue;
+        }
+        std::vector<bool> unused(challenges->cram.size(), false);
+        const AuthContext context{std::move(challenges->apop_stamp), std::move(challenges->cram),
+                                  std::move(unused)};
+        set_session_signal_targets(c.client.get(), 0);
+        serve_preauth_connection(config, context, c.client.get(), c.client.get(),
+                                 PeerInfo{c.peer_address}, c.channel.get());
+        set_session_signal_targets(-1, 0);
+        c = {};
+        if (session_shutdown_requested()) break;
+        if (served < config.preauth_process_connections && !send_preauth_idle(control.get()))
+            break;
     }
-    channel.reset();
-    Session s(config, peer, in_fd, out_fd);
-    s.reader.prime(std::move(login->pending_input));
-    enter_transaction(s, login->entry);
-    int code = serve_commands(s);
-    return code == kExitSaidShutdown ? 0 : code; // a clean stop, for inetd and systemd
+    ::_exit(0);
 }
 
 } // namespace popper

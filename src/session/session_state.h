@@ -43,6 +43,7 @@ struct Session {
     std::vector<bool> deleted;
     uint32_t highest_accessed = 0;  // RFC 1460 LAST
     int auth_channel = -1;          // set in the pre-login process only
+    bool handed_over = false;       // the pre-login process passed the login on
     const struct AuthContext* auth = nullptr; // the login's APOP stamp and CRAM challenges
     SessionStats stats;
 };

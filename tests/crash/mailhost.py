@@ -245,6 +245,58 @@ class PopSession:
         return code
 
 
+class TcpPopSession(PopSession):
+    """The same client over TCP, to a standalone daemon (ListeningDaemon)."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.buf = b""
+        self.first_line = None
+        self.strace = None
+        self.proc = None
+        self.log = None
+
+    def finish(self, timeout=30):
+        self.sock.close()
+        return None
+
+
+class ListeningDaemon:
+    """`popperd -f` on 127.0.0.1 with an ephemeral port, stderr to a log file."""
+
+    def __init__(self, host, log_name="daemon.log"):
+        with open(host.conf, "a") as f:
+            f.write("listen = 127.0.0.1:0\n")
+        self.log_path = os.path.join(host.dir, log_name)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([host.popperd, "-f", "-c", host.conf], stdout=log,
+                                     stderr=log, close_fds=True)
+        log.close()
+        self.port = None
+        deadline = time.time() + 20
+        while self.port is None and time.time() < deadline and self.proc.poll() is None:
+            found = re.search(rb"listening on 127\.0\.0\.1:(\d+)", self.log_text())
+            if found:
+                self.port = int(found.group(1))
+            else:
+                time.sleep(0.02)
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("popperd did not start: %r" % self.log_text())
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read()
+
+    def connect(self):
+        return TcpPopSession(self.port)
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=timeout)
+
+
 def login(session):
     session.greeting()
     session.cmd("USER " + USER)

@@ -105,6 +105,10 @@ MailHost::MailHost()
         {"drop_dir", drop_dir()},  {"pidfile", pidfile_path()},   {"log", "stderr"},
         {"log_level", "debug"},    {"auth_failure_delay", "0ms"}, {"lock_timeout", "2s"},
     };
+    // ctest runs the listener and protocol suites a second time with pooled
+    // pre-login processes (tests/CMakeLists.txt).
+    if (const char *pooled = std::getenv("POPPER_TEST_PREAUTH_PROCESS_CONNECTIONS"))
+        config_.emplace_back("preauth_process_connections", pooled);
     write_config();
     write_users();
 }

@@ -17,7 +17,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
-from mailhost import Checks, MailHost, PopSession, message, require_tools, USER, PASSWORD  # noqa: E402
+from mailhost import (Checks, ListeningDaemon, MailHost, PopSession, message,  # noqa: E402
+                      require_tools, USER, PASSWORD)
 
 SECRET = "apop-secret"
 check = Checks("auth")
@@ -49,6 +50,66 @@ def quit_ok(s):
         return s.cmd("QUIT")[0].startswith(b"+OK")
     finally:
         s.finish()
+
+
+def pid_of(log_line):
+    return int(re.search(rb"popperd\[(\d+)\]", log_line).group(1))
+
+
+def check_pooled(popperd):
+    """The same mechanisms through pooled pre-login processes
+    (preauth_process_connections > 1): every connection still gets its own
+    APOP stamp and CRAM-MD5 challenges, made by its privileged process."""
+    host = make_host(popperd, "apop = yes\nauth_mechanisms = PLAIN LOGIN CRAM-MD5\n"
+                              "preauth_process_connections = 5\n")
+    daemon = ListeningDaemon(host)
+    try:
+        stamps, challenges = [], []
+        for _ in range(2):
+            s = daemon.connect()
+            stamps.append(re.search(rb"<[^>]+>", s.greeting()).group(0))
+            r = s.cmd("AUTH CRAM-MD5")[0]
+            challenges.append(base64.b64decode(r[2:]))
+            s.cmd("*")
+            s.finish()
+        check(stamps[0] != stamps[1] and challenges[0] != challenges[1],
+              "pooled: a new APOP stamp and CRAM-MD5 challenge for each connection")
+        s = daemon.connect()
+        stamp = re.search(rb"<[^>]+>", s.greeting()).group(0)
+        old = hashlib.md5(stamps[0] + SECRET.encode()).hexdigest()
+        r = s.cmd("APOP %s %s" % (USER, old))[0]
+        check(r.startswith(b"-ERR [AUTH]"), "pooled: an APOP digest of an earlier stamp fails (%r)" % r)
+        r = s.cmd("AUTH CRAM-MD5")[0]
+        replay = "%s %s" % (USER, hmac.new(SECRET.encode(), challenges[0], hashlib.md5).hexdigest())
+        r = s.cmd(b64(replay))[0]
+        check(r.startswith(b"-ERR [AUTH]"), "pooled: an answer to an earlier CRAM-MD5 challenge fails (%r)" % r)
+        digest = hashlib.md5(stamp + SECRET.encode()).hexdigest()
+        r = s.cmd("APOP %s %s" % (USER, digest))[0]
+        check(r.startswith(b"+OK"), "pooled: APOP with this connection's stamp logs in (%r)" % r)
+        check(quit_ok(s), "pooled: APOP session QUIT")
+        s = daemon.connect()
+        s.greeting()
+        r = s.cmd("AUTH CRAM-MD5")[0]
+        answer = "%s %s" % (USER, hmac.new(SECRET.encode(), base64.b64decode(r[2:]), hashlib.md5).hexdigest())
+        r = s.cmd(b64(answer))[0]
+        check(r.startswith(b"+OK"), "pooled: AUTH CRAM-MD5 logs in (%r)" % r)
+        check(quit_ok(s), "pooled: CRAM-MD5 session QUIT")
+        failures = [line for line in daemon.log_text().splitlines() if b"authentication failure" in line]
+        check(len(failures) == 2 and pid_of(failures[0]) == pid_of(failures[1]),
+              "pooled: the failures of two connections were seen by one pre-login process")
+        if shutil.which("curl"):
+            for mech in ("PLAIN", "LOGIN", "CRAM-MD5"):
+                r = subprocess.run(["curl", "-s", "--max-time", "20", "-u",
+                                    "%s:%s" % (USER, PASSWORD if mech != "CRAM-MD5" else SECRET),
+                                    "--login-options", "AUTH=" + mech,
+                                    "pop3://127.0.0.1:%d/1" % daemon.port], capture_output=True)
+                check(r.returncode == 0 and b"Message-ID: <a@test>" in r.stdout,
+                      "pooled: curl AUTH=%s fetches message 1 (rc %d)" % (mech, r.returncode))
+        log = daemon.log_text().decode(errors="replace")
+        check(PASSWORD not in log and SECRET not in log, "pooled: no password or secret in the log")
+    finally:
+        check(daemon.stop() == 0, "pooled: the daemon stops with exit 0")
+        host.close()
 
 
 def main():
@@ -136,6 +197,8 @@ def main():
                 proc.wait(timeout=20)
     finally:
         host.close()
+
+    check_pooled(popperd)
 
     # allow_plaintext = no
     host = make_host(popperd, "allow_plaintext = no\nauth_mechanisms = PLAIN LOGIN CRAM-MD5\n")

@@ -11,9 +11,11 @@ usage: privsep.py POPPERD
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
-from mailhost import Checks, MailHost, PopSession, login, message, require_tools, USER, PASSWORD  # noqa: E402
+from mailhost import (Checks, ListeningDaemon, MailHost, PopSession, login, message,  # noqa: E402
+                      require_tools, USER, PASSWORD)
 
 check = Checks("privsep")
 
@@ -41,6 +43,67 @@ def limit(pid, name):
             if line.startswith(name):
                 return line.split()[len(name.split()):][0]
     return None
+
+
+def title_of(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")[0].decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def check_sandboxed(pid, chroot_dir, what):
+    st = status_of(pid)
+    check(st["Uid"] == ["65534"] * 4 and st["Gid"] == ["65534"] * 4,
+          "%s runs as nobody (Uid %s Gid %s)" % (what, st["Uid"], st["Gid"]))
+    check(st.get("Groups", []) == [], "%s has no supplementary groups" % what)
+    check(os.readlink("/proc/%d/root" % pid) == chroot_dir, "%s is chrooted into preauth_chroot" % what)
+    check(limit(pid, "Max processes") == "0", "%s cannot fork" % what)
+    check(limit(pid, "Max core file size") == "0", "%s dumps no core" % what)
+
+
+def check_pooled(popperd, chroot_dir):
+    """preauth_process_connections > 1: the pooled pre-login processes are
+    children of the listener, sandboxed the same way, and stay so between
+    connections; each session process is root until login."""
+    host = MailHost(popperd, "preauth_chroot = %s\nunprivileged_user = nobody\n"
+                             "preauth_process_connections = 5\n" % chroot_dir)
+    daemon = ListeningDaemon(host)
+    try:
+        host.write_spool(message("a"))
+        s = daemon.connect()
+        try:
+            check(s.greeting().startswith(b"+OK"), "pooled: greeting")
+            s.cmd("USER " + USER)
+            kids = children_of(daemon.proc.pid)
+            pooled = [k for k in kids if title_of(k).endswith("AUTH (pre-login)")]
+            sessions = [k for k in kids if title_of(k) == "popperd: [127.0.0.1] AUTH"]
+            check(len(pooled) == 1 and len(sessions) == 1,
+                  "pooled: one pre-login process and one session process (%s)" %
+                  [(k, title_of(k)) for k in kids])
+            if pooled and sessions:
+                check_sandboxed(pooled[0], chroot_dir, "pooled pre-login process")
+                check(status_of(sessions[0])["Uid"][1] == "0",
+                      "pooled: the session process checking passwords runs as root")
+                check(children_of(sessions[0]) == [], "pooled: the session process forks nothing")
+                status, _ = s.cmd("PASS " + PASSWORD)
+                check(status.startswith(b"+OK"), "pooled: login")
+                pst = status_of(sessions[0])
+                check(pst["Uid"] == [str(host.uid)] * 4,
+                      "pooled: after login the session runs as the mailbox owner (Uid %s)" % pst["Uid"])
+                deadline = time.time() + 10
+                while title_of(pooled[0]) != "popperd: pre-login (idle)" and time.time() < deadline:
+                    time.sleep(0.01)
+                check(title_of(pooled[0]) == "popperd: pre-login (idle)",
+                      "pooled: the pre-login process is idle again after the handover")
+                check_sandboxed(pooled[0], chroot_dir, "idle pooled pre-login process")
+            s.cmd("QUIT")
+        finally:
+            s.finish()
+    finally:
+        check(daemon.stop() == 0, "pooled: the daemon stops with exit 0")
+        host.close()
 
 
 def main():
@@ -95,6 +158,7 @@ def main():
         check("hunter2" not in log and PASSWORD not in log, "no password in the log")
         check("authentication failure: user=alice addr=local reason=bad-password" in log,
               "failed login logged with user, address and reason")
+        check_pooled(popperd, chroot_dir)
     finally:
         host.close()
         os.rmdir(chroot_dir)

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <string>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace popper {
 namespace {
@@ -74,6 +77,102 @@ TEST(AuthChannel, VerdictOtherThanOkOrNoIsAnError) {
     Channel c;
     c.send_raw(std::string("MAYBE\0\0", 7));
     EXPECT_FALSE(receive_auth_verdict(c.b.get()));
+}
+
+TEST(AuthChannel, EndedSaysWhetherTheClientWasToldGoodbye) {
+    for (bool said : {true, false}) {
+        Channel c;
+        ASSERT_TRUE(send_preauth_end(c.a.get(), {said}));
+        auto got = receive_auth_message(c.b.get());
+        ASSERT_TRUE(got && *got && (*got)->ended);
+        EXPECT_EQ((*got)->ended->said_goodbye, said);
+    }
+    Channel c;
+    c.send_raw(std::string("ENDED\0maybe\0", 12));
+    EXPECT_FALSE(receive_auth_message(c.b.get()));
+}
+
+TEST(AuthChannel, LoginChallengesRoundTripWithAnyNumberOfCramChallenges) {
+    for (size_t n : {0u, 1u, 3u, 1000u}) {
+        Channel c;
+        LoginChallenges sent{n % 2 ? "<1.2@host>" : "", {}};
+        for (size_t i = 0; i < n; ++i) sent.cram.push_back("<" + std::to_string(i) + ".9@host>");
+        ASSERT_TRUE(send_login_challenges(c.a.get(), sent));
+        auto got = receive_login_challenges(c.b.get());
+        ASSERT_TRUE(got) << got.error().message();
+        EXPECT_EQ(got->apop_stamp, sent.apop_stamp);
+        EXPECT_EQ(got->cram, sent.cram);
+    }
+}
+
+TEST(AuthChannel, MalformedLoginChallengesAreErrorsAndEofSaysThePeerIsGone) {
+    for (const std::string& bad : {std::string("CHALLENGES"), std::string("CHALLENGES\0", 11),
+                                   std::string("OK\0\0", 4), std::string("CHALLENGES\0<a>", 14),
+                                   std::string(300, '\0')}) {
+        Channel c;
+        c.send_raw(bad);
+        EXPECT_FALSE(receive_login_challenges(c.b.get())) << "accepted: " << bad;
+    }
+    Channel c;
+    c.a.reset();
+    auto got = receive_login_challenges(c.b.get());
+    ASSERT_FALSE(got);
+    EXPECT_NE(got.error().message().find("privileged process gone"), std::string::npos);
+}
+
+// The same open file, seen through two descriptors.
+bool same_file(int a, int b) {
+    struct stat sa {}, sb {};
+    return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+TEST(AuthChannel, ConnectionPassesBothDescriptorsAndThePeerAddress) {
+    Channel control, client, channel;
+    ASSERT_TRUE(send_preauth_connection(control.a.get(), client.a.get(), channel.a.get(),
+                                        "2001:db8::1"));
+    auto got = receive_preauth_connection(control.b.get());
+    ASSERT_TRUE(got && *got) << (got ? "EOF" : got.error().message());
+    EXPECT_EQ((*got)->peer_address, "2001:db8::1");
+    EXPECT_TRUE(same_file((*got)->client.get(), client.a.get()));
+    EXPECT_TRUE(same_file((*got)->channel.get(), channel.a.get()));
+    EXPECT_NE((*got)->client.get(), client.a.get()); // a new descriptor, ours to close
+    EXPECT_TRUE(::fcntl((*got)->client.get(), F_GETFD) & FD_CLOEXEC);
+}
+
+TEST(AuthChannel, ConnectionWithoutItsTwoDescriptorsIsRefusedAndWhatCameIsClosed) {
+    Channel control, client;
+    int one[] = {client.a.get()};
+    ASSERT_TRUE(send_with_fds(control.a.get(), std::string("CONNECTION\0addr\0", 16), one, "t"));
+    EXPECT_FALSE(receive_preauth_connection(control.b.get()));
+    ASSERT_TRUE(send_with_fds(control.a.get(), std::string("CONNECTION\0addr\0", 16), {}, "t"));
+    EXPECT_FALSE(receive_preauth_connection(control.b.get()));
+    int three[] = {client.a.get(), client.a.get(), client.a.get()};
+    ASSERT_TRUE(send_with_fds(control.a.get(), std::string("CONNECTION\0addr\0", 16), three, "t"));
+    EXPECT_FALSE(receive_preauth_connection(control.b.get()));
+    // None of the passed copies stayed open in this process: only ours is.
+    int before = 0;
+    for (int fd = 0; fd < 1024; ++fd)
+        if (fd != client.a.get() && same_file(fd, client.a.get())) ++before;
+    EXPECT_EQ(before, 0);
+    control.a.reset();
+    auto eof = receive_preauth_connection(control.b.get());
+    ASSERT_TRUE(eof);
+    EXPECT_FALSE(*eof);
+}
+
+TEST(AuthChannel, IdleReportAndEofAreTheOnlyReports) {
+    Channel c;
+    ASSERT_TRUE(send_preauth_idle(c.a.get()));
+    auto idle = receive_preauth_report(c.b.get());
+    ASSERT_TRUE(idle);
+    EXPECT_TRUE(*idle);
+    c.send_raw("BUSY");
+    EXPECT_FALSE(receive_preauth_report(c.b.get()));
+    c.a.reset();
+    auto gone = receive_preauth_report(c.b.get());
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(*gone);
 }
 
 } // namespace

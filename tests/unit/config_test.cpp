@@ -520,6 +520,18 @@ TEST(Config, ReadsPrivilegeSeparationKeys) {
     EXPECT_EQ(parse_error("preauth_chroot = empty\n").find(kSource + ":1: preauth_chroot"), 0u);
 }
 
+TEST(Config, PreauthProcessConnectionsIsACountFromOne) {
+    EXPECT_EQ(Config{}.preauth_process_connections, 1u);
+    EXPECT_EQ(parse_ok("preauth_process_connections = 1000\n").preauth_process_connections, 1000u);
+    EXPECT_EQ(parse_ok("preauth_process_connections = 1000000\n").preauth_process_connections,
+              1000000u);
+    EXPECT_EQ(parse_error("preauth_process_connections = 0\n"),
+              kSource + ":1: preauth_process_connections: '0' is out of range (1 to 1000000)");
+    EXPECT_EQ(parse_error("preauth_process_connections = 1000001\n").find(kSource + ":1: "), 0u);
+    EXPECT_EQ(parse_error("preauth_process_connections = many\n").find(kSource + ":1: "), 0u);
+    EXPECT_EQ(parse_error("preauth_process_connections = -5\n").find(kSource + ":1: "), 0u);
+}
+
 TEST(Config, FormatPrintsEveryKeyOfDefaults) {
     EXPECT_EQ(format_config(Config{}), "listen = 0.0.0.0:110\n"
                                        "listen = [::]:110\n"
@@ -540,6 +552,7 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "mail_privileged_group = mail\n"
                                        "unprivileged_user = popper\n"
                                        "preauth_chroot = /var/lib/popperd/empty\n"
+                                       "preauth_process_connections = 1\n"
                                        "users = file\n"
                                        "apop = no\n"
                                        "apop_secrets_file = /etc/popperd/apop-secrets\n"
@@ -560,7 +573,7 @@ TEST(Config, FormatRoundTripsEveryChangedKey) {
                              "dotlock_stale = 90\nmax_sessions = 9\nmax_sessions_per_ip = 8\n"
                              "max_auth_failures = 7\nlock_methods = flock,fcntl\nlog = stderr\n"
                              "log_level = debug\nenable_last = on\nmail_privileged_group =\n"
-                             "auth_failure_delay = 1500ms\n");
+                             "auth_failure_delay = 1500ms\npreauth_process_connections = 250\n");
     std::string printed = format_config(config);
     EXPECT_NE(printed.find("mail_privileged_group =\n"), std::string::npos) << printed;
     EXPECT_NE(printed.find("auth_failure_delay = 1500ms\n"), std::string::npos) << printed;
