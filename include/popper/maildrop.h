@@ -68,6 +68,13 @@ public:
     // stays and the next login merges it back.
     Status commit(const std::vector<bool>& deleted);
 
+    // After a commit that deleted from the first message on, the file the
+    // session read has no name left; its blocks are freed when this
+    // descriptor (the last) closes. The caller keeps it until the client has
+    // its +OK, so that such a QUIT does not wait for the whole mailbox to be
+    // freed. Empty otherwise, or when already taken.
+    UniqueFd release_retired_file() { return std::move(retired_file_); }
+
     // True when the session reads the spool itself (see open()).
     bool serves_spool_in_place() const { return in_place_; }
 
@@ -78,6 +85,7 @@ private:
     MaildropSettings settings_;
     UniqueFd session_lock_;
     UniqueFd drop_fd_;
+    UniqueFd retired_file_; // drop_fd_ after a commit, see release_retired_file()
     std::string drop_path_;
     MboxIndex index_;
     // Served in place: the spool as it was when indexed (under its lock).

@@ -264,7 +264,9 @@ Status Maildrop::commit_in_place(const std::vector<bool>& deleted, uint64_t spoo
 
     uint64_t tail_size = 0;
     if (auto gone = unlink_path(files.tail); !gone) return gone;
-    if (first < messages.size() || drop_size > index_.file_size) {
+    // With nothing kept before the cut the tail becomes the spool (see
+    // finish_compact), so it is made even when empty.
+    if (first < messages.size() || drop_size > index_.file_size || cut == 0) {
         auto tail = create_exclusive(files.tail, 0600);
         if (!tail) return tail.error();
         MboxWriter writer(tail->get(), files.tail);
@@ -386,7 +388,7 @@ Status Maildrop::commit_served_in_place(const std::vector<bool>& deleted) {
 Status Maildrop::commit(const std::vector<bool>& deleted) {
     if (in_place_) {
         auto done = commit_served_in_place(deleted);
-        if (done) drop_fd_.reset();
+        if (done) retired_file_ = std::move(drop_fd_);
         return done;
     }
     const DropFiles files = DropFiles::for_settings(settings_);
@@ -397,7 +399,7 @@ Status Maildrop::commit(const std::vector<bool>& deleted) {
     if (same_filesystem(files.drop_dir, files.spool_dir)) {
         uint64_t inode = spool.fd ? static_cast<uint64_t>(spool.st.st_ino) : 0;
         auto done = commit_in_place(deleted, inode, files.drop);
-        if (done) drop_fd_.reset();
+        if (done) retired_file_ = std::move(drop_fd_);
         return done;
     }
 

@@ -186,13 +186,64 @@ bool same_filesystem(const std::string& dir_a, const std::string& dir_b) {
     return ::stat(dir_a.c_str(), &a) == 0 && ::stat(dir_b.c_str(), &b) == 0 && a.st_dev == b.st_dev;
 }
 
+namespace {
+
+Status unlink_old_mailbox(const DropFiles& files) {
+    if (auto gone = unlink_path(files.compact); !gone) return gone;
+    return fsync_dir(files.drop_dir);
+}
+
+// Nothing before the cut is kept (QUIT deleted from the first message on):
+// the tail file, not the old mailbox, becomes the spool, and the old
+// mailbox is only unlinked. Its blocks are freed when the last descriptor
+// of it closes: for a live session after the +OK (see
+// Maildrop::release_retired_file), so that the cost of such a QUIT follows
+// the mail kept, not the mailbox. Redone after a crash from the tail's
+// first journal.tail_size octets, as long as the tail exists.
+Status finish_replacing_with_tail(const DropFiles& files, const Journal& journal,
+                                  const SpoolFile& spool) {
+    auto tail = open_own_file(files.tail, O_RDWR);
+    if (!tail) return tail.error();
+    auto old = open_own_file(files.compact, O_RDONLY);
+    if (!old) return old.error();
+    auto old_st = stat_fd(old->get(), files.compact);
+    if (!old_st) return old_st.error();
+    old->reset();
+    if (auto t = truncate_fd(tail->get(), static_cast<off_t>(journal.tail_size), files.tail); !t)
+        return t;
+    // The old mailbox's mode and group (a spool made since overrides them).
+    if (::fchmod(tail->get(), old_st->st_mode & 07777) != 0)
+        return Error::from_errno("chmod", files.tail);
+    struct stat tail_st {};
+    if (::fstat(tail->get(), &tail_st) == 0 && tail_st.st_gid != old_st->st_gid &&
+        ::fchown(tail->get(), static_cast<uid_t>(-1), old_st->st_gid) != 0)
+        return Error::from_errno("chown", files.tail);
+    MboxWriter writer(tail->get(), files.tail, journal.tail_size);
+    auto prepared = prepare_spool_tmp(files, tail->get(), writer, spool, 0, false);
+    if (!prepared) return prepared.error();
+    if (auto r = rename_path(files.tail, files.spool); !r) return r;
+    if (auto s = fsync_dir(files.spool_dir); !s) return s;
+    return unlink_old_mailbox(files);
+}
+
+} // namespace
+
 Status finish_compact(const DropFiles& files, const Journal& journal) {
     auto spool = open_spool(files.spool);
     if (!spool) return spool.error();
+    const bool replace_with_tail = journal.spool_size == 0;
+    // The tail is gone only once renamed over the spool (it is removed
+    // nowhere else while ".compact" exists): only the unlink is left.
+    if (replace_with_tail && spool->fd && !path_exists(files.tail))
+        return unlink_old_mailbox(files);
     if (journal.spool_inode != 0 && spool->fd &&
         static_cast<uint64_t>(spool->st.st_ino) != journal.spool_inode)
         return Error::classified(EILSEQ, "update", files.spool,
                                  "spool was replaced during an update; nothing changed");
+    // Without a tail (an empty mailbox, or a journal of an older popperd)
+    // the old mailbox, emptied, becomes the spool as below.
+    if (replace_with_tail && path_exists(files.tail))
+        return finish_replacing_with_tail(files, journal, *spool);
     auto compact = open_own_file(files.compact, O_RDWR);
     if (!compact) return compact.error();
     // Everything from the truncation point on is rewritten from the tail

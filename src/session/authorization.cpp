@@ -259,7 +259,8 @@ void handle_quit(Session& s, const CommandLine& cmd) {
     size_t left = 0;
     for (bool d : s.deleted) left += d ? 0 : 1;
     auto committed = s.maildrop->commit(s.deleted);
-    s.maildrop.reset();
+    s.retired_mail_file = s.maildrop->release_retired_file();
+    s.maildrop.reset(); // the session lock goes now, the old mailbox after the reply
     if (!committed) {
         // RFC 1939 §6: -ERR when deletions could not be made; the drop
         // stays and the next login merges it back, nothing lost.

@@ -40,6 +40,9 @@ struct Session {
     unsigned auth_failures = 0;
     std::string user;               // once logged in
     std::optional<Maildrop> maildrop;
+    // Closed when the session ends, after the last reply: see
+    // Maildrop::release_retired_file().
+    UniqueFd retired_mail_file;
     std::vector<bool> deleted;
     uint32_t highest_accessed = 0;  // RFC 1460 LAST
     int auth_channel = -1;          // set in the pre-login process only

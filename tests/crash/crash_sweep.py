@@ -32,6 +32,9 @@ SCENARIOS = {
     # swept session is the next login, which must finish or undo that step.
     "recover-moving": (0, 0, [], 1, True),
     "recover-compact": (0, 0, [], 1, True),
+    # The same with every message deleted: the tail replaces the spool and
+    # the old mailbox is only unlinked (finish_compact's other branch).
+    "recover-replace": (0, 0, [], 1, True),
 }
 # Which rename of the first session to die at (the session process's own
 # count). Same filesystem, the spool served in place: 1 spool->.compact,
@@ -40,8 +43,10 @@ SCENARIOS = {
 # 2 .popperd-new->spool (the spool loses what was moved), 3 .moving->drop.
 # With --copy every login moves: 1 .new->.moving, 2 .popperd-new->spool,
 # 3 .moving->drop, then QUIT: 4 drop->.commit, 5 .popperd-new->spool.
-PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 2}
-PRECRASH_RENAME_COPY = {"recover-moving": 2, "recover-compact": 5}
+PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 2, "recover-replace": 2}
+PRECRASH_RENAME_COPY = {"recover-moving": 2, "recover-compact": 5, "recover-replace": 5}
+# What the first session deletes before it is killed.
+PRECRASH_DELE = {"recover-moving": [2, 4], "recover-compact": [2, 4], "recover-replace": [1, 2, 3, 4, 5]}
 
 STATE_CHANGING = {"write", "pwrite64", "copy_file_range", "fsync", "fdatasync", "rename",
                   "renameat", "renameat2", "unlink", "unlinkat", "link", "linkat", "ftruncate",
@@ -126,23 +131,24 @@ class Scenario:
                 for i in range(2):
                     host.deliver(message("firstlate%d" % i))
                     late.append("firstlate%d" % i)
-                session.cmd("DELE 2")
-                session.cmd("DELE 4")
+                for number in PRECRASH_DELE[self.name]:
+                    session.cmd("DELE %d" % number)
                 session.cmd("QUIT")
         except (EOFError, ConnectionResetError, BrokenPipeError):
             pass
         finally:
             session.finish()
         # Mail from before the crash: the killed session never answered +OK,
-        # so its two deletions may stand or not (invariant 2).
-        left = {"recover-moving": "alice.pop.moving",
-                "recover-compact": "alice.pop.commit" if self.drop_fs else "alice.pop.compact"}
+        # so its deletions may stand or not (invariant 2).
+        compacting = "alice.pop.commit" if self.drop_fs else "alice.pop.compact"
+        left = {"recover-moving": "alice.pop.moving", "recover-compact": compacting,
+                "recover-replace": compacting}
         if not os.path.exists(os.path.join(host.drop_dir, left[self.name])):
             raise SystemExit("%s: the first session did not leave %s behind: %s" % (
                 self.name, left[self.name], sorted(os.listdir(host.drop_dir))))
         numbered = crashed_drop + first
         self.spool_ids = numbered + late
-        self.maybe_deleted = {numbered[1], numbered[3]}
+        self.maybe_deleted = {numbered[n - 1] for n in PRECRASH_DELE[self.name]}
 
     def drive(self, host, strace_args):
         """One session; returns (quit_sent, quit_ok)."""

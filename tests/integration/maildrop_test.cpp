@@ -206,6 +206,34 @@ TEST_F(Maildrop, MailDeliveredDuringTheSessionSurvivesDeleAndQuitAfterTheKeptMai
     EXPECT_EQ(host.read_spool(kUser), messages[1] + messages[3] + fresh);
 }
 
+// Deleting from the first message on, nothing of the old mailbox is kept:
+// the kept and delivered mail becomes a new spool file (with the old one's
+// mode) and the old file is only unlinked, its blocks freed once the
+// session has answered. Nothing of it may stay behind in the drop dir.
+TEST_F(Maildrop, QuitDeletingFromTheFirstMessageReplacesTheSpoolAndLeavesNothingBehind) {
+    ASSERT_EQ(::chmod(host.spool_path(kUser).c_str(), 0640), 0);
+    struct stat before {};
+    ASSERT_EQ(::stat(host.spool_path(kUser).c_str(), &before), 0);
+    PopClient client = login();
+    const std::string fresh = numbered_message(5);
+    host.deliver(kUser, fresh);
+    EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(client.command("DELE 2"), "+OK Message 2 deleted");
+    EXPECT_EQ(client.command("QUIT"), bye_reply(2));
+    EXPECT_TRUE(client.wait_closed());
+    EXPECT_EQ(host.read_spool(kUser), messages[2] + messages[3] + fresh);
+    struct stat after {};
+    ASSERT_EQ(::stat(host.spool_path(kUser).c_str(), &after), 0);
+    EXPECT_NE(after.st_ino, before.st_ino);
+    EXPECT_EQ(after.st_mode & 07777, 0640u);
+    EXPECT_EQ(after.st_gid, before.st_gid);
+    for (const char *left : {".pop.compact", ".pop.tail", ".pop"})
+        EXPECT_FALSE(path_exists(host.drop_dir() + "/" + std::string(kUser) + left)) << left;
+    // And the next session sees exactly that mail.
+    PopClient next = login();
+    EXPECT_TRUE(next.command("STAT").starts_with("+OK 3 "));
+}
+
 TEST_F(Maildrop, MailDeliveredDuringTheSessionSurvivesADroppedConnection) {
     PopClient client = login();
     const std::string fresh = numbered_message(5);
