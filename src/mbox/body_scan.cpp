@@ -76,7 +76,7 @@ public:
                 // Lines up to s, less the empty line of 2 POP3 octets ("\n"
                 // gains a CR, "\r\n" is as it is) that begins the separator.
                 count(m, low_bits(s - p));
-                run = {pop_octets(s) - 2, buf_[s - 2] == '\n' ? s - 1 : s - 2};
+                run = {pop_octets(s) - 2, (buf_ + s)[-2] == '\n' ? s - 1 : s - 2};
                 return false;
             }
         }
@@ -94,8 +94,9 @@ public:
 private:
     // "From " at the line start `s` (> begin_), after an empty line.
     bool separator_at(size_t s) const {
-        bool empty_before = buf_[s - 2] == '\n' || (buf_[s - 2] == '\r' && buf_[s - 3] == '\n');
-        return empty_before && std::memcmp(buf_ + s, kFrom, kFromOctets) == 0;
+        const char *at = buf_ + s; // at[-2] may be the stand-in LF before buf_[0]
+        bool empty_before = at[-2] == '\n' || (at[-2] == '\r' && at[-3] == '\n');
+        return empty_before && std::memcmp(at, kFrom, kFromOctets) == 0;
     }
     void count(const BlockMasks &m, uint64_t positions) {
         add_counts(count_bits(m.lfs & positions), count_bits(m.crlfs & positions));
