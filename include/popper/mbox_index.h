@@ -1,6 +1,7 @@
 // Indexing an mbox drop (RFC 4155, mboxo and mboxrd): where each message
 // starts and ends, its POP3 size and its UIDL, in one pass that reads the
-// file sequentially through a fixed buffer and finds line ends with memchr.
+// file sequentially through a fixed buffer: From_ and header lines one at a
+// time, body lines counted 64 octets at a time (src/mbox/body_scan.h).
 // Why pread and not mmap: on the project's build VM, setting up page-table
 // entries for a mapped page cache made the scan 3x slower than copying it in
 // with pread (0.4 vs 1.3 GB/s under load), and a read past a file that

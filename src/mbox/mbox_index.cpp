@@ -37,7 +37,13 @@ public:
         uint64_t octets = 0;
         MboxLine line;
         entry.end = entry.start;
-        while (reader_.next(line)) {
+        for (;;) {
+            if (!in_headers) {
+                octets += reader_.skip_body_lines();
+                entry.end = reader_.offset();
+            }
+            if (!reader_.next(line))
+                break;
             entry.end = line.offset;
             if (is_blank_line(line.head)) {
                 // An empty line before "From " or at the end of the file belongs to the separator.

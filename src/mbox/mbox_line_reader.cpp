@@ -1,6 +1,7 @@
 // The buffered line reader of mbox_line_reader.h.
 #include "mbox_line_reader.h"
 
+#include "body_scan.h"
 #include "popper/io.h"
 #include "popper/wire.h"
 
@@ -49,20 +50,23 @@ size_t buffer_capacity(size_t asked, uint64_t data_size) {
 MboxLineReader::MboxLineReader(int fd, std::string_view data, uint64_t size, std::string path,
                                size_t buffer_octets)
     : fd_(fd), data_(data), size_(size), path_(std::move(path)),
-      capacity_(buffer_capacity(buffer_octets, size)), buf_(new char[capacity_]) {}
+      capacity_(buffer_capacity(buffer_octets, size)),
+      storage_(new char[1 + capacity_ + kBodyScanPadding]()), buf_(storage_.get() + 1) {
+    buf_[-1] = '\n';
+}
 
 size_t MboxLineReader::find_lf(size_t from) const {
-    const void *lf = std::memchr(buf_.get() + from, '\n', end_ - from);
+    const void *lf = std::memchr(buf_ + from, '\n', end_ - from);
     if (lf == nullptr)
         return std::string_view::npos;
-    return static_cast<size_t>(static_cast<const char *>(lf) - buf_.get());
+    return static_cast<size_t>(static_cast<const char *>(lf) - buf_);
 }
 
 // Moves the unread bytes to the front and reads until the buffer is full or
 // the data ends.
 void MboxLineReader::fill() {
     if (begin_ > 0) {
-        std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+        std::memmove(buf_, buf_ + begin_, end_ - begin_);
         buf_offset_ += begin_;
         end_ -= begin_;
         begin_ = 0;
@@ -72,10 +76,10 @@ void MboxLineReader::fill() {
             static_cast<size_t>(std::min<uint64_t>(capacity_ - end_, size_ - source_pos_));
         size_t got = want;
         if (fd_ < 0) {
-            std::memcpy(buf_.get() + end_, data_.data() + source_pos_, want);
+            std::memcpy(buf_ + end_, data_.data() + source_pos_, want);
         } else {
             auto read =
-                pread_full(fd_, buf_.get() + end_, want, static_cast<off_t>(source_pos_), path_);
+                pread_full(fd_, buf_ + end_, want, static_cast<off_t>(source_pos_), path_);
             if (!read) {
                 error_ = read.error();
                 return;
@@ -110,7 +114,7 @@ bool MboxLineReader::next(MboxLine &line) {
             return next_long(line); // the buffer holds part of one line
         end = end_;                 // the last line, without LF
     }
-    std::string_view text(buf_.get() + begin_, end - begin_);
+    std::string_view text(buf_ + begin_, end - begin_);
     line.offset = buf_offset_ + begin_;
     line.length = text.size();
     line.head = text;
@@ -133,7 +137,7 @@ bool MboxLineReader::next_long(MboxLine &line) {
     for (;;) {
         size_t lf = find_lf(begin_);
         size_t end = lf == std::string_view::npos ? end_ : lf + 1;
-        std::string_view piece(buf_.get() + begin_, end - begin_);
+        std::string_view piece(buf_ + begin_, end - begin_);
         line.length += piece.size();
         escaped.feed(piece);
         size_t head_room = kLongLineHeadOctets - std::min(long_head_.size(), kLongLineHeadOctets);
@@ -156,10 +160,30 @@ bool MboxLineReader::next_long(MboxLine &line) {
     return true;
 }
 
+uint64_t MboxLineReader::skip_body_lines() {
+    uint64_t octets = 0;
+    for (;;) {
+        // Lines whose next kBodyScanLookahead octets are in the buffer.
+        size_t room = end_ - begin_ > kBodyScanLookahead ? end_ - kBodyScanLookahead - begin_ : 0;
+        if (const void *lf = memrchr(buf_ + begin_, '\n', room); lf != nullptr) {
+            size_t limit = static_cast<size_t>(static_cast<const char *>(lf) - buf_) + 1;
+            BodyRun run = scan_body_lines(buf_, begin_, limit);
+            octets += run.pop_octets;
+            begin_ = run.end;
+            if (run.end < limit)
+                return octets; // a separator
+        }
+        // begin_ == 0: nothing taken since the buffer was filled (a long line).
+        if (source_pos_ == size_ || begin_ == 0 || error_)
+            return octets;
+        fill();
+    }
+}
+
 bool MboxLineReader::begins_with(std::string_view prefix) {
     if (end_ - begin_ < prefix.size() && source_pos_ < size_)
         fill();
-    return std::string_view(buf_.get() + begin_, end_ - begin_).starts_with(prefix);
+    return std::string_view(buf_ + begin_, end_ - begin_).starts_with(prefix);
 }
 
 } // namespace popper

