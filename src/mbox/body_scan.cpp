@@ -9,6 +9,7 @@
 
 #include "popper/octet_block.h"
 
+#include <cstdlib>
 #include <cstring>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -232,8 +233,11 @@ POPPER_AVX2 bool scan_plain_blocks_avx2(const char *buf, size_t &p, size_t limit
     return true;
 }
 
+// POPPER_NO_AVX2 in the environment keeps to SSE2: ctest runs the indexer's
+// tests a second time so (tests/CMakeLists.txt), as machines with AVX2
+// would otherwise never test the SSE2 loop.
 bool cpu_has_avx2() {
-    static const bool has = __builtin_cpu_supports("avx2");
+    static const bool has = __builtin_cpu_supports("avx2") && std::getenv("POPPER_NO_AVX2") == nullptr;
     return has;
 }
 #endif
