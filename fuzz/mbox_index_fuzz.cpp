@@ -6,14 +6,19 @@
 // in order, inside the data, start at "From "; each pop_size matches the
 // wire module; UIDLs are unique and valid; the UIDL side tables are sorted
 // by message, in range, and hold only repeats >= 1 and non-empty values.
+// The indexer hashes UIDL digests several at a time (md5_each): the data,
+// cut into pieces at each LF, must give in lanes what Md5 gives one by one.
 #include "popper/mbox_index.h"
+#include "popper/md5.h"
 #include "popper/wire.h"
 
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -65,6 +70,23 @@ void check_index(std::string_view data, size_t buffer_octets) {
     }
 }
 
+void check_md5_each(std::string_view data) {
+    std::vector<std::string_view> pieces;
+    for (size_t pos = 0; pos <= data.size() && pieces.size() < 100;) {
+        size_t lf = data.find('\n', pos);
+        size_t end = lf == std::string_view::npos ? data.size() : lf + 1;
+        pieces.push_back(data.substr(pos, end - pos));
+        pos = end + (end == data.size()); // an empty last piece, then stop
+    }
+    std::vector<std::array<uint8_t, 16>> digests(pieces.size());
+    popper::md5_each(pieces, digests);
+    popper::Md5 md5;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        md5.update(pieces[i]);
+        check(md5.finish() == digests[i]);
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
@@ -73,6 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     size_t buffer_octets = 16 + bytes[0];
     std::string_view data(reinterpret_cast<const char *>(bytes) + 1, size - 1);
     check_index(data, buffer_octets);
+    check_md5_each(data);
     // Most random data is not an mbox; index it as the body of one as well.
     check_index("From fuzz\n" + std::string(data), buffer_octets);
     return 0;

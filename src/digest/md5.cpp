@@ -1,82 +1,26 @@
-// MD5 as specified by RFC 1321 (§3.1-3.5); the round constants are the
-// T[i] = floor(abs(sin(i)) * 2^32) table of §3.4.
+// MD5 as specified by RFC 1321 (§3.1-3.5), one message at a time; the
+// compression function is md5_rounds.h.
 #include "popper/md5.h"
+
+#include "md5_rounds.h"
 
 #include <algorithm>
 #include <cstring>
 
 namespace popper {
-namespace {
+using md5_detail::load_le32;
+using md5_detail::store_le32;
 
-constexpr uint32_t kSine[64] = {
-    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
-
-// Per-round left-rotation amounts (RFC 1321 §3.4, S11..S44).
-constexpr int kShift[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                            5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                            4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                            6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-
-uint32_t rotate_left(uint32_t x, int n) {
-    return (x << n) | (x >> (32 - n));
-}
-
-uint32_t load_le32(const uint8_t *p) {
-    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-           static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
-
-void store_le32(uint8_t *p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v);
-    p[1] = static_cast<uint8_t>(v >> 8);
-    p[2] = static_cast<uint8_t>(v >> 16);
-    p[3] = static_cast<uint8_t>(v >> 24);
-}
-
-// One MD5 operation (RFC 1321 §3.4): a = b + ((a + f + X[k] + T[i]) <<< s),
-// then the roles of a, b, c, d rotate. The loops are unrolled, which turns
-// the rotation into register renaming.
-void md5_step(uint32_t &a, uint32_t &b, uint32_t &c, uint32_t &d, uint32_t f, uint32_t word,
-              int i) {
-    uint32_t sum = a + f + kSine[i] + word;
-    a = d;
-    d = c;
-    c = b;
-    b = b + rotate_left(sum, kShift[i]);
-}
-
-} // namespace
-
-Md5::Md5() : state_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476}, buffer_{} {}
+Md5::Md5()
+    : state_{md5_detail::kInitialState[0], md5_detail::kInitialState[1],
+             md5_detail::kInitialState[2], md5_detail::kInitialState[3]},
+      buffer_{} {}
 
 void Md5::block(const uint8_t *p) {
     uint32_t x[16];
     for (int i = 0; i < 16; ++i)
         x[i] = load_le32(p + 4 * i);
-    uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; ++i) // F = (b & c) | (~b & d), in fewer operations
-        md5_step(a, b, c, d, d ^ (b & (c ^ d)), x[i], i);
-#pragma GCC unroll 16
-    for (int i = 16; i < 32; ++i) // G = (b & d) | (c & ~d), likewise
-        md5_step(a, b, c, d, c ^ (d & (b ^ c)), x[(5 * i + 1) % 16], i);
-#pragma GCC unroll 16
-    for (int i = 32; i < 48; ++i) // H
-        md5_step(a, b, c, d, b ^ c ^ d, x[(3 * i + 5) % 16], i);
-#pragma GCC unroll 16
-    for (int i = 48; i < 64; ++i) // I
-        md5_step(a, b, c, d, c ^ (b | ~d), x[(7 * i) % 16], i);
-    state_[0] += a;
-    state_[1] += b;
-    state_[2] += c;
-    state_[3] += d;
+    md5_detail::md5_compress(state_, x);
 }
 
 void Md5::update(std::string_view data) {

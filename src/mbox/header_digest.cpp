@@ -56,9 +56,64 @@ bool is_valid_uidl(std::string_view value) {
 
 } // namespace
 
-HeaderDigest::HeaderDigest(std::string_view from_line) {
-    md5_.update(from_line.substr(0, kMaxIdentityHeaderOctets));
-    md5_.update("\n");
+DigestBatch::DigestBatch(MessageList &messages)
+    : messages_(messages), arena_(new char[kDigestBatchOctets]) {}
+
+void DigestBatch::begin_message() {
+    current_ = 0;
+    if (kDigestBatchOctets - used_ < kMaxDeferredDigestOctets || pending_count_ == pending_.size())
+        flush();
+}
+
+bool DigestBatch::append(std::string_view octets) {
+    if (octets.size() > kMaxDeferredDigestOctets - current_)
+        return false;
+    std::memcpy(arena_.get() + used_ + current_, octets.data(), octets.size());
+    current_ += octets.size();
+    return true;
+}
+
+void DigestBatch::defer_current(size_t message) {
+    pending_[pending_count_++] = {static_cast<uint32_t>(message), static_cast<uint32_t>(used_),
+                                  static_cast<uint32_t>(current_)};
+    used_ += current_;
+    current_ = 0;
+}
+
+void DigestBatch::flush() {
+    std::array<std::string_view, kDigestBatchMessages> inputs;
+    std::array<std::array<uint8_t, 16>, kDigestBatchMessages> digests;
+    for (size_t i = 0; i < pending_count_; ++i)
+        inputs[i] = std::string_view(arena_.get() + pending_[i].offset, pending_[i].length);
+    md5_each(std::span(inputs).first(pending_count_), digests);
+    for (size_t i = 0; i < pending_count_; ++i)
+        messages_[pending_[i].message].uid_digest = digests[i];
+    pending_count_ = 0;
+    used_ = 0;
+}
+
+HeaderDigest::HeaderDigest(std::string_view from_line, DigestBatch &batch) : batch_(batch) {
+    batch_.begin_message();
+    hash(from_line.substr(0, kMaxIdentityHeaderOctets));
+    hash("\n");
+}
+
+void HeaderDigest::hash(std::string_view octets) {
+    if (deferred_) {
+        if (batch_.append(octets))
+            return;
+        md5_.update(batch_.current());
+        batch_.abandon_current();
+        deferred_ = false;
+    }
+    md5_.update(octets);
+}
+
+void HeaderDigest::finish(size_t message, MessageEntry &entry) {
+    if (deferred_)
+        batch_.defer_current(message);
+    else
+        entry.uid_digest = md5_.finish();
 }
 
 void HeaderDigest::add_header_line(std::string_view line) {
@@ -86,8 +141,8 @@ void HeaderDigest::add_header_line(std::string_view line) {
     }
     if (skipping_field_)
         return;
-    md5_.update(line);
-    md5_.update("\n");
+    hash(line);
+    hash("\n");
 }
 
 } // namespace popper

@@ -22,7 +22,8 @@ std::string_view without_line_ending(std::string_view line) {
 
 class MboxScanner {
 public:
-    explicit MboxScanner(MboxLineReader &reader) : reader_(reader) {}
+    MboxScanner(MboxLineReader &reader, DigestBatch &digests)
+        : reader_(reader), digests_(digests) {}
 
     // Indexes the message whose From_ line is `from_line`. Returns true, with
     // the next From_ line read into `from_line`, when another message follows.
@@ -30,7 +31,7 @@ public:
         MessageEntry entry;
         entry.from_line = from_line.offset;
         entry.start = from_line.offset + from_line.length;
-        HeaderDigest identity(without_line_ending(from_line.head));
+        HeaderDigest identity(without_line_ending(from_line.head), digests_);
 
         bool in_headers = true;
         bool another = false;
@@ -61,7 +62,7 @@ public:
             entry.end = line.offset + line.length;
         }
         entry.pop_size = octets;
-        entry.uid_digest = identity.finish();
+        identity.finish(index.messages.size(), entry);
         if (!identity.x_uidl().empty()) {
             // A candidate: assign_uidls() keeps it or not.
             index.x_uidls.push_back({static_cast<uint32_t>(index.messages.size()),
@@ -74,6 +75,7 @@ public:
 
 private:
     MboxLineReader &reader_;
+    DigestBatch &digests_;
 };
 
 // Scans the messages; UIDLs are chosen by the caller once the reader and its
@@ -86,13 +88,15 @@ Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::st
         if (!line.head.starts_with(kFromPrefix))
             return Error::because("index", path,
                                   "not an mbox file (does not begin with \"From \")");
-        MboxScanner scanner(reader);
+        DigestBatch digests(index.messages);
+        MboxScanner scanner(reader, digests);
         while (scanner.scan_message(line, index)) {
             // Message numbers, and X-UIDL offsets (each value took more mbox
             // octets than it takes here), must fit the 32-bit side tables.
             if (index.messages.size() >= kMaxMessages || index.x_uidl_octets.size() > 0xffffff00)
                 return Error::because("index", path, "too many messages");
         }
+        digests.flush();
     }
     if (reader.error())
         return *reader.error();

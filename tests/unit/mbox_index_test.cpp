@@ -445,7 +445,58 @@ TEST(MboxIndex, HugeLineWithDefaultBuffer) {
 
 struct ReferenceEntry {
     uint64_t from_line, start, end, pop_size;
+    std::array<uint8_t, 16> uid_digest;
 };
+
+std::string_view without_eol(std::string_view line) {
+    if (line.ends_with('\n'))
+        line.remove_suffix(1);
+    if (line.ends_with('\r'))
+        line.remove_suffix(1);
+    return line;
+}
+
+bool is_rewritten_field(std::string_view line) {
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos)
+        return false;
+    std::string name;
+    for (char c : line.substr(0, colon))
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+            name += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    for (std::string_view f : {"status", "x-status", "x-keywords", "x-uid", "x-mozilla-status",
+                               "x-mozilla-status2", "content-length", "lines"})
+        if (name == f)
+            return true;
+    return false;
+}
+
+// The UIDL digest rule of mbox_index.h with the one-message-at-a-time Md5:
+// the From_ line and the header lines (up to the first empty line), each
+// without its line ending and followed by "\n", except the fields MUAs
+// rewrite and their continuations; at most 64 KiB of the From_ line and 64
+// KiB of header lines (line endings counted) are read.
+std::array<uint8_t, 16> reference_digest(const std::vector<std::string_view> &lines, size_t from,
+                                         size_t end) {
+    constexpr size_t kMax = 64 * 1024;
+    Md5 md5;
+    md5.update(without_eol(lines[from]).substr(0, kMax));
+    md5.update("\n");
+    size_t budget = kMax;
+    bool skipping = false;
+    for (size_t j = from + 1; j < end && !is_blank_line(lines[j]) && budget > 0; ++j) {
+        std::string_view line = lines[j].substr(0, budget);
+        budget -= line.size();
+        line = without_eol(line);
+        if (line.empty() || (line[0] != ' ' && line[0] != '\t'))
+            skipping = is_rewritten_field(line);
+        if (!skipping) {
+            md5.update(line);
+            md5.update("\n");
+        }
+    }
+    return md5.finish();
+}
 
 std::vector<ReferenceEntry> reference_index(std::string_view data) {
     std::vector<std::string_view> lines;
@@ -462,7 +513,7 @@ std::vector<ReferenceEntry> reference_index(std::string_view data) {
     };
     std::vector<ReferenceEntry> entries;
     for (size_t i = 0; i < lines.size();) {
-        ReferenceEntry e{offset(i), offset(i) + lines[i].size(), 0, 0};
+        ReferenceEntry e{offset(i), offset(i) + lines[i].size(), 0, 0, {}};
         e.end = e.start;
         size_t next = lines.size();
         for (size_t j = i + 1; j < lines.size(); ++j) {
@@ -473,6 +524,7 @@ std::vector<ReferenceEntry> reference_index(std::string_view data) {
             e.pop_size += pop_line_octets(lines[j]);
             e.end = offset(j) + lines[j].size();
         }
+        e.uid_digest = reference_digest(lines, i, next == lines.size() ? next : next - 1);
         entries.push_back(e);
         i = next;
     }
@@ -527,6 +579,9 @@ void expect_reference_index(const Result<MboxIndex> &index,
             << "/" << e.from_line << " start " << m.start << "/" << e.start << " end " << m.end
             << "/" << e.end << " pop " << m.pop_size << "/" << e.pop_size << " "
             << testing::PrintToString(mbox);
+        ASSERT_EQ(to_hex(m.uid_digest.data(), 16), to_hex(e.uid_digest.data(), 16))
+            << path << " buffer " << buffer << " message " << i << " of " << expected.size()
+            << (mbox.size() < 4096 ? " " + testing::PrintToString(mbox) : std::string());
     }
 }
 
@@ -567,6 +622,94 @@ TEST(MboxIndex, BodyScanAgreesWithReferenceOnLongMailboxes) {
                                    expected, mbox, buffer, "file");
         }
     }
+}
+
+// Mailboxes of many messages with varied headers: fields MUAs rewrite (any
+// case, folded), folded others, CRLF lines, From_ lines and headers whose
+// digest input is around kMaxDeferredDigestOctets (4 KiB: the indexer
+// hashes those as it reads them instead of in a batch) or past 64 KiB,
+// and runs of tiny messages (more than a batch holds).
+std::string header_mbox(std::mt19937 &rng) {
+    static const std::vector<std::string> fields = {"Subject: s",
+                                                    "To: t@example.org",
+                                                    "Status: RO",
+                                                    "X-Status: A",
+                                                    "x-keywords: $x",
+                                                    "X-UID: 7",
+                                                    "X-Mozilla-Status: 0001",
+                                                    "X-Mozilla-Status2: 0",
+                                                    "Content-Length: 5",
+                                                    "LINES: 1",
+                                                    "X-UIDL: u1",
+                                                    "Status : O",
+                                                    "Received: from a\n\tby b",
+                                                    "No colon here",
+                                                    "Lines:\n folded continuation",
+                                                    "Message-ID: <m@x>",
+                                                    "Subject: \xff\0x"s};
+    std::string mbox;
+    for (size_t n = 1 + rng() % 400; n > 0; --n) {
+        std::string eol = rng() % 8 == 0 ? "\r\n" : "\n";
+        std::string from = "From " + std::to_string(rng() % 50);
+        if (rng() % 40 == 0)
+            from += " " + std::string(4000 + rng() % 200, 'f');
+        mbox += from + eol;
+        switch (rng() % 10) {
+        case 0: // nothing more: the smallest digest input
+            break;
+        case 1: { // one field bringing the digest input to 4 KiB +- a few octets
+            size_t input = from.size() + 1 + 4096 - 6 + rng() % 12;
+            if (input > from.size() + 1 + 4)
+                mbox += "X: " + std::string(input - (from.size() + 1) - 4, 'x') + eol;
+            break;
+        }
+        case 2: // many lines, over 4 KiB in all
+            for (size_t k = 40 + rng() % 40; k > 0; --k)
+                mbox += fields[rng() % fields.size()] + " " + std::string(rng() % 90, 'y') + eol;
+            break;
+        case 3:
+            if (rng() % 10 == 0) // past the 64 KiB read of the digest
+                mbox +=
+                    "X-Big: " + std::string(60000 + rng() % 10000, 'b') + eol + "Subject: z" + eol;
+            break;
+        default:
+            for (size_t k = rng() % 12; k > 0; --k)
+                mbox += fields[rng() % fields.size()] + eol;
+        }
+        mbox += eol + "body" + eol;
+        if (rng() % 3 == 0)
+            mbox += "Subject: in the body" + eol;
+        mbox += eol;
+    }
+    return mbox;
+}
+
+// The digests are computed several messages at a time (DigestBatch,
+// md5_each); they must be what Md5 gives one message at a time.
+TEST(MboxIndex, UidDigestsAgreeWithOneByOneMd5OnGeneratedMailboxes) {
+    std::mt19937 rng(1321);
+    for (int round = 0; round < 30; ++round) {
+        std::string mbox = header_mbox(rng);
+        std::vector<ReferenceEntry> expected = reference_index(mbox);
+        TempFile file(mbox);
+        for (size_t buffer : {16, 100, 4096, 65536, 131072}) {
+            expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected, mbox,
+                                   buffer, "bytes");
+            expect_reference_index(index_mbox_file(file.fd(), mbox.size(), file.path(), buffer),
+                                   expected, mbox, buffer, "file");
+        }
+    }
+}
+
+TEST(MboxIndex, UidDigestsAgreeWithOneByOneMd5AroundTheDeferredLimit) {
+    // "From a\n" and "X: <n x>\n": 7 + 4 + n octets of digest input, n from 4015 to 4155.
+    std::string mbox;
+    for (size_t input = 4096 - 70; input <= 4096 + 70; ++input)
+        mbox += "From a\nX: " + std::string(input - 11, 'x') + "\n\nb\n\n";
+    for (size_t k = 0; k < 1000; ++k) // more messages than a batch holds
+        mbox += "From " + std::to_string(k) + "\n\n\n";
+    std::vector<ReferenceEntry> expected = reference_index(mbox);
+    expect_reference_index(index_mbox_bytes(mbox, "/test/mbox"), expected, mbox, 0, "bytes");
 }
 
 // Each thing the block scan stops at, at every offset from a block's start.
