@@ -7,7 +7,9 @@
 // with pread (0.4 vs 1.3 GB/s under load), and a read past a file that
 // shrank is an error value rather than SIGBUS.
 //
-// Memory: the read buffer while scanning, then 48 octets per message (one
+// Memory: the read buffer and a 32 KiB batch of header bytes whose MD5s are
+// computed 16 messages at a time (md5_each) while scanning, then 48 octets
+// per message (one
 // MessageEntry), plus 8 per message that repeats an earlier one's digest and
 // 8 + its length per kept X-UIDL value; choosing UIDLs borrows about as much
 // as the read buffer, once it is freed (uidl.cpp). Indexing 100,000 messages

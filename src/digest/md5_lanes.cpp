@@ -6,6 +6,7 @@
 // blocks (RFC 1321 §3.1-3.2), then takes the next input not yet started;
 // lanes left without one hash a block of zeros and are ignored. Inputs of
 // unequal length so keep every lane busy until the last few.
+#include "popper/cpu_features.h"
 #include "popper/md5.h"
 
 #include "md5_rounds.h"
@@ -136,13 +137,6 @@ __attribute__((target("avx2"))) void md5_avx2(std::span<const std::string_view> 
     md5_lanes<U32x16, kLanes>(inputs, digests);
 }
 
-// POPPER_NO_AVX2 in the environment keeps to SSE2, as in the body scan
-// (src/mbox/body_scan.cpp), so that machines with AVX2 test that path too.
-bool cpu_has_avx2() {
-    static const bool has =
-        __builtin_cpu_supports("avx2") && std::getenv("POPPER_NO_AVX2") == nullptr;
-    return has;
-}
 #endif
 
 } // namespace

@@ -7,6 +7,7 @@
 // takes the exact path: masks of the block, those line starts one by one.
 #include "body_scan.h"
 
+#include "popper/cpu_features.h"
 #include "popper/octet_block.h"
 
 #include <cstdlib>
@@ -233,13 +234,6 @@ POPPER_AVX2 bool scan_plain_blocks_avx2(const char *buf, size_t &p, size_t limit
     return true;
 }
 
-// POPPER_NO_AVX2 in the environment keeps to SSE2: ctest runs the indexer's
-// tests a second time so (tests/CMakeLists.txt), as machines with AVX2
-// would otherwise never test the SSE2 loop.
-bool cpu_has_avx2() {
-    static const bool has = __builtin_cpu_supports("avx2") && std::getenv("POPPER_NO_AVX2") == nullptr;
-    return has;
-}
 #endif
 
 } // namespace
