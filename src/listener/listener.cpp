@@ -226,7 +226,14 @@ int run_listener(Config config, const std::string& config_path,
     // Pooled pre-login processes see their control socket close; a busy one
     // ends with its connection (its session process shuts the reading down).
     std::vector<pid_t> preauth = pool.stop();
+    bool preauth_killed = false;
     while (!children.address_of.empty() || !preauth.empty()) {
+        if (children.address_of.empty() && !preauth_killed) {
+            // Every session has ended, so no pre-login process has a client
+            // left: one still here is stuck (stopped, or not ours any more).
+            for (pid_t pid : preauth) ::kill(pid, SIGKILL);
+            preauth_killed = true;
+        }
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, 0);
         if (pid < 0 && errno != EINTR) break;

@@ -5,6 +5,7 @@
 #include "popper/session.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -79,8 +80,13 @@ void PreauthPool::handle_reports(const struct pollfd* pfds, size_t count) {
         if (it == processes_.end()) continue;
         Process& p = *it;
         auto idle = receive_preauth_report(p.control.get());
-        if (!idle) log_warning("pre-login process " + std::to_string(p.pid) + ": " +
-                               idle.error().message());
+        if (!idle) {
+            // Not what a pre-login process says: taken over, or broken. It
+            // is still our unreaped child, so the pid is its own.
+            log_warning("pre-login process " + std::to_string(p.pid) + ": " +
+                        idle.error().message() + "; killed");
+            ::kill(p.pid, SIGKILL);
+        }
         if (!idle || !*idle || p.retired) {
             p.control.reset(); // it exits at EOF, or has exited
             continue;

@@ -182,6 +182,16 @@ TEST_F(PreauthPool, SigtermSaysGoodbyeOnceToAClientBeforeLoginAndLeavesNoProcess
     EXPECT_EQ(host.read_spool(kUser), spool());
 }
 
+TEST_F(PreauthPool, AStuckPreloginProcessDoesNotHoldUpShutdown) {
+    pid_t pooled = failed_login_pid();
+    ASSERT_GT(pooled, 0);
+    // Stopped, it cannot see its control socket close, as a taken-over one
+    // might ignore it.
+    ASSERT_EQ(::kill(pooled, SIGSTOP), 0);
+    EXPECT_EQ(daemon().stop(), 0);
+    EXPECT_TRUE(wait_until([&] { return process_gone(pooled); }));
+}
+
 TEST_F(PreauthPool, SighupRetiresTheProcessesOfTheOldConfiguration) {
     pid_t before = failed_login_pid();
     host.set_config("enable_last", "yes");
