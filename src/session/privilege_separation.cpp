@@ -176,6 +176,27 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
     return serve_after_preauth(config, context, fd, fd, peer, std::move(channel), 0);
 }
 
+namespace {
+
+// One connection the listener passed; its descriptors close on return.
+void serve_pooled_connection(const Config& config, PreauthConnection c) {
+    auto challenges = receive_login_challenges(c.channel.get());
+    if (!challenges) {
+        // Its session process is gone: nobody to check credentials.
+        log_error("pre-login process: " + challenges.error().message());
+        return;
+    }
+    std::vector<bool> unused(challenges->cram.size(), false);
+    const AuthContext context{std::move(challenges->apop_stamp), std::move(challenges->cram),
+                              std::move(unused)};
+    set_session_signal_targets(c.client.get(), 0);
+    serve_preauth_connection(config, context, c.client.get(), c.client.get(),
+                             PeerInfo{c.peer_address}, c.channel.get());
+    set_session_signal_targets(-1, 0);
+}
+
+} // namespace
+
 [[noreturn]] void run_preauth_process(const Config& config, UniqueFd control) {
     if (auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
         !sandboxed) {
@@ -195,20 +216,9 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
         }
         if (!*connection) break; // retired by the listener
         ++served;
-        PreauthConnection c = std::move(**connection);
-        auto challenges = receive_login_challenges(c.channel.get());
-        if (!challenges) {
-            log_error("pre-login process: " + challenges.error().message());
-            continue;
-        }
-        std::vector<bool> unused(challenges->cram.size(), false);
-        const AuthContext context{std::move(challenges->apop_stamp), std::move(challenges->cram),
-                                  std::move(unused)};
-        set_session_signal_targets(c.client.get(), 0);
-        serve_preauth_connection(config, context, c.client.get(), c.client.get(),
-                                 PeerInfo{c.peer_address}, c.channel.get());
-        set_session_signal_targets(-1, 0);
-        c = {};
+        // Idle again after every connection, served or not: the listener
+        // counts this process busy until it says so.
+        serve_pooled_connection(config, std::move(**connection));
         if (session_shutdown_requested()) break;
         if (served < config.preauth_process_connections && !send_preauth_idle(control.get()))
             break;
