@@ -11,7 +11,6 @@
 
 #include <csignal>
 #include <cstring>
-#include <functional>
 #include <fcntl.h>
 #include <map>
 #include <poll.h>
@@ -83,12 +82,11 @@ std::string listener_title(const std::vector<ListeningSocket>& sockets) {
 // A session process: the pre-login part in a child of its own, or in a
 // pooled process the listener hands the connection to.
 pid_t start_session(const Config& config, int fd, const std::string& address,
-                    const std::function<void()>& close_inherited, PreauthPool& pool) {
+                    PreauthPool& pool) {
     if (config.preauth_process_connections <= 1) {
         pid_t pid = ::fork();
         if (pid == 0) {
-            close_inherited();
-            pool.close_in_child();
+            pool.leave_listener();
             install_session_signals();
             ::_exit(run_session(config, fd, fd, PeerInfo{address}));
         }
@@ -99,8 +97,7 @@ pid_t start_session(const Config& config, int fd, const std::string& address,
     UniqueFd privileged_end(pair[0]), preauth_end(pair[1]);
     pid_t pid = ::fork();
     if (pid == 0) {
-        close_inherited();
-        pool.close_in_child();
+        pool.leave_listener();
         preauth_end.reset();
         install_session_signals();
         ::_exit(run_session_with_pooled_preauth(config, fd, PeerInfo{address},
@@ -208,7 +205,7 @@ int run_listener(Config config, const std::string& config_path,
                 refuse(client.get(), "Too many connections from your address");
                 continue;
             }
-            pid_t pid = start_session(config, client.get(), address, close_inherited, pool);
+            pid_t pid = start_session(config, client.get(), address, pool);
             if (pid < 0) {
                 log_error(std::string("cannot start a session: ") + std::strerror(errno));
                 refuse(client.get(), "Server busy, try again later");

@@ -25,8 +25,7 @@ Result<PreauthPool::Process*> PreauthPool::spawn(const Config& config,
     pid_t pid = ::fork();
     if (pid < 0) return Error::from_errno("fork", "pre-login process");
     if (pid == 0) {
-        close_inherited_();
-        close_in_child();
+        leave_listener();
         ours.reset();
         // The connection being handed is passed to it like any later one.
         for (int fd : not_for_it) ::close(fd);
@@ -133,7 +132,8 @@ std::vector<pid_t> PreauthPool::stop() {
     return pids;
 }
 
-void PreauthPool::close_in_child() const {
+void PreauthPool::leave_listener() const {
+    close_inherited_();
     for (const auto& p : processes_)
         if (p.control) ::close(p.control.get());
 }

@@ -51,8 +51,9 @@ public:
     // Shutdown: closes every control socket (idle processes exit now, busy
     // ones after their connection) and returns the pids to wait for.
     std::vector<pid_t> stop();
-    // In a forked session process: the control sockets are not its business.
-    void close_in_child() const;
+    // In any process forked from the listener (session or pre-login): closes
+    // what only the listener may hold, the control sockets included.
+    void leave_listener() const;
 
 private:
     // Kept until reaped (forget()); a closed control socket means it is on

@@ -64,6 +64,18 @@ Result<std::optional<std::string>> receive_message(int fd) {
 
 Error malformed() { return Error::because("auth channel", "", "malformed message"); }
 
+// What the pre-login side waits for from the privileged process: a signal
+// does not end the wait, the end of file is an error.
+Result<std::string> receive_from_privileged(int fd) {
+    for (;;) {
+        auto got = receive_message(fd);
+        if (!got && got.error().errnum == EINTR) continue;
+        if (!got) return got.error();
+        if (!*got) return Error::because("auth channel", "", "privileged process gone");
+        return std::move(**got);
+    }
+}
+
 } // namespace
 
 Status send_auth_request(int fd, const AuthRequest& r) {
@@ -89,26 +101,22 @@ Status send_login_challenges(int fd, const LoginChallenges& c) {
 }
 
 Result<LoginChallenges> receive_login_challenges(int fd) {
-    for (;;) {
-        auto got = receive_message(fd);
-        if (!got && got.error().errnum == EINTR) continue;
-        if (!got) return got.error();
-        if (!*got) return Error::because("auth channel", "", "privileged process gone");
-        const std::string& message = **got;
-        if (message.empty() || message.back() != '\0') return malformed();
-        std::vector<std::string> fields;
-        for (size_t pos = 0; pos < message.size();) {
-            size_t nul = message.find('\0', pos);
-            fields.push_back(message.substr(pos, nul - pos));
-            pos = nul + 1;
-        }
-        if (fields.size() < 2 || fields[0] != "CHALLENGES") return malformed();
-        LoginChallenges out;
-        out.apop_stamp = std::move(fields[1]);
-        out.cram.assign(std::make_move_iterator(fields.begin() + 2),
-                        std::make_move_iterator(fields.end()));
-        return out;
+    auto got = receive_from_privileged(fd);
+    if (!got) return got.error();
+    const std::string& message = *got;
+    if (message.empty() || message.back() != '\0') return malformed();
+    std::vector<std::string> fields;
+    for (size_t pos = 0; pos < message.size();) {
+        size_t nul = message.find('\0', pos);
+        fields.push_back(message.substr(pos, nul - pos));
+        pos = nul + 1;
     }
+    if (fields.size() < 2 || fields[0] != "CHALLENGES") return malformed();
+    LoginChallenges out;
+    out.apop_stamp = std::move(fields[1]);
+    out.cram.assign(std::make_move_iterator(fields.begin() + 2),
+                    std::make_move_iterator(fields.end()));
+    return out;
 }
 
 Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
@@ -137,15 +145,11 @@ Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
 }
 
 Result<AuthVerdict> receive_auth_verdict(int fd) {
-    for (;;) {
-        auto got = receive_message(fd);
-        if (!got && got.error().errnum == EINTR) continue;
-        if (!got) return got.error();
-        if (!*got) return Error::because("auth channel", "", "privileged process gone");
-        auto f = split(**got, 2);
-        if (f.size() != 2 || (f[0] != "OK" && f[0] != "NO")) return malformed();
-        return AuthVerdict{f[0] == "OK", f[1]};
-    }
+    auto got = receive_from_privileged(fd);
+    if (!got) return got.error();
+    auto f = split(*got, 2);
+    if (f.size() != 2 || (f[0] != "OK" && f[0] != "NO")) return malformed();
+    return AuthVerdict{f[0] == "OK", f[1]};
 }
 
 namespace {

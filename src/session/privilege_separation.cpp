@@ -36,11 +36,16 @@ void serve_preauth_connection(const Config& config, const AuthContext& context, 
     if (!s.handed_over) (void)send_preauth_end(channel, {code == kExitSaidShutdown});
 }
 
+// Both kinds of pre-login process, once forked (as root).
+bool enter_sandbox(const Config& config) {
+    auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
+    if (!sandboxed) log_error("pre-login sandbox: " + sandboxed.error().message());
+    return static_cast<bool>(sandboxed);
+}
+
 [[noreturn]] void run_preauth(const Config& config, const AuthContext& context, int in_fd,
                               int out_fd, const PeerInfo& peer, int channel) {
-    if (auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
-        !sandboxed) {
-        log_error("pre-login sandbox: " + sandboxed.error().message());
+    if (!enter_sandbox(config)) {
         (void)!::write(out_fd, "-ERR [SYS/TEMP] Internal error\r\n", 32);
         ::_exit(1);
     }
@@ -198,11 +203,7 @@ void serve_pooled_connection(const Config& config, PreauthConnection c) {
 } // namespace
 
 [[noreturn]] void run_preauth_process(const Config& config, UniqueFd control) {
-    if (auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
-        !sandboxed) {
-        log_error("pre-login sandbox: " + sandboxed.error().message());
-        ::_exit(1);
-    }
+    if (!enter_sandbox(config)) ::_exit(1);
     for (unsigned served = 0; served < config.preauth_process_connections;) {
         set_proc_title("popperd: pre-login (idle)");
         auto connection = receive_preauth_connection(control.get());
