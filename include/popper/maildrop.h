@@ -1,11 +1,11 @@
-// The maildrop: taking a user's mail from the spool into a private drop file
-// for the session, and putting back what the session kept (UPDATE state).
+// The maildrop: taking a user's mail out of the spool into a private drop
+// file for the session, and putting back what the session kept (UPDATE).
+// docs/DESIGN.md, "The maildrop", draws the states; this is the interface.
 //
-// Invariant 1 (DESIGN.md): at every instant each message is durable in the
-// spool, in the drop, or in both, and the files say which. Every step that
-// changes that answer is a rename in the drop directory made durable before
-// the next step; a small journal written before it records what the next
-// login needs to finish or undo the step (see maildrop_recovery.cpp).
+// Invariant 1: at every instant each message is durable in the spool, in the
+// drop, or in both, and the files say which. Invariant 6: the session serves
+// only its drop file, which nothing but the session writes; the spool path
+// is free for the MTA (and local mail readers) the whole session long.
 //
 // Files, for user U with spool S (e.g. /var/mail/U):
 //   drop_dir/U.pop          the drop: mail taken from S; S holds only newer mail
@@ -15,8 +15,8 @@
 //   drop_dir/U.pop.compact  same filesystem: the drop becoming the next S
 //   drop_dir/U.pop.tail     kept messages after the first deleted one
 //   drop_dir/U.pop.journal  "KIND N INO TAIL": the step, S's size and inode
-//   drop_dir/U.pop.index    the index of a spool served in place, for the next
-//                           login (checked, never trusted: index_cache.h)
+//   drop_dir/U.pop.index    the index of the mailbox, for the next login
+//                           (checked, never trusted: index_cache.h)
 //   drop_dir/U.session      fcntl-locked for the life of a session
 //   dir(S)/.S.popperd-new   the next S being built (renamed over S)
 #pragma once
@@ -50,12 +50,10 @@ MaildropFailure classify_failure(const Error& error);
 
 class Maildrop {
 public:
-    // Takes the session lock, recovers what a crashed session left, and
-    // indexes the mail. Served in place (drop dir on the spool's filesystem,
-    // no drop left by a crashed session): the session reads the spool's
-    // first N octets, N its size under the lock, and writes nothing unless
-    // QUIT deletes; MTAs append after N meanwhile. Otherwise the spool's
-    // mail is moved into the drop first, as the files above describe.
+    // Takes the session lock, recovers what a crashed session left, moves the
+    // spool's mail into the drop (same filesystem, no drop left over: one
+    // rename; otherwise a journaled copy) and indexes the drop. During the
+    // session the spool path does not exist until an MTA delivers.
     static Result<Maildrop> open(const MaildropSettings& settings);
 
     const MboxIndex& index() const { return index_; }
@@ -75,22 +73,17 @@ public:
     // freed. Empty otherwise, or when already taken.
     UniqueFd release_retired_file() { return std::move(retired_file_); }
 
-    // True when the session reads the spool itself (see open()).
-    bool serves_spool_in_place() const { return in_place_; }
-
 private:
-    Status commit_in_place(const std::vector<bool>& deleted, uint64_t spool_inode,
-                           const std::string& renamed_from);
-    Status commit_served_in_place(const std::vector<bool>& deleted);
+    Status commit_same_filesystem(const std::vector<bool>& deleted, uint64_t spool_inode);
+    Status commit_by_copy(const std::vector<bool>& deleted,
+                          const maildrop_detail::SpoolFile& spool);
+    Status put_back_unchanged();
     MaildropSettings settings_;
     UniqueFd session_lock_;
-    UniqueFd drop_fd_;
+    UniqueFd drop_fd_; // empty: an empty mailbox, nothing to put back
     UniqueFd retired_file_; // drop_fd_ after a commit, see release_retired_file()
     std::string drop_path_;
     MboxIndex index_;
-    // Served in place: the spool as it was when indexed (under its lock).
-    bool in_place_ = false;
-    struct stat spool_at_open_ {};
 };
 
 } // namespace popper

@@ -1,5 +1,5 @@
 // Opening a maildrop (spool -> drop) and committing a session (UPDATE).
-// Comments name the invariant of DESIGN.md each ordering protects.
+// Comments name the invariant of docs/DESIGN.md each ordering protects.
 #include "popper/maildrop.h"
 
 #include "maildrop_files.h"
@@ -49,7 +49,16 @@ bool spool_was_replaced(const DropFiles& files, const SpoolFile& locked) {
 Result<LockedSpool> lock_spool(const DropFiles& files, const LockSettings& settings) {
     for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
         auto spool = open_spool(files.spool);
-        if (!spool) return spool.error();
+        if (!spool) {
+            // An MTA creating the spool (it is gone during every session)
+            // may not have given it its owner yet: look again once its
+            // delivery is over, under the dotlock.
+            auto delivering = SpoolLock::acquire(files.spool, -1, settings);
+            if (!delivering) return delivering.error();
+            spool = open_spool(files.spool);
+            delivering->release();
+            if (!spool) return spool.error();
+        }
         auto lock = SpoolLock::acquire(files.spool, spool->fd ? spool->fd.get() : -1, settings);
         if (!lock) return lock.error();
         if (spool_was_replaced(files, *spool)) continue;
@@ -75,8 +84,22 @@ Status check_is_mbox(const SpoolFile& spool, const std::string& path) {
     return {};
 }
 
-// Moves the spool's first `n` octets (all of it: we hold its lock) into the
-// drop. Invariant 1: the new drop is durable under its ".moving" name before
+// Same filesystem, no drop left over: the spool file itself becomes the drop
+// (invariant 1: one rename, so the mail is in exactly one of the two names
+// at every instant). No empty spool takes its place: the MTA creates one when
+// it delivers, and a BSD-Mail-family reader (s-nail, mailx) that read the
+// mailbox before this login writes nothing back to a spool that is gone.
+// Both directories are synced before the spool is unlocked, so that a
+// delivery into a fresh spool can never outlive a crash that lost the move.
+Status rename_spool_into_drop(const DropFiles& files) {
+    if (auto r = rename_path(files.spool, files.drop); !r) return r;
+    if (auto s = fsync_dir(files.drop_dir); !s) return s;
+    return fsync_dir(files.spool_dir);
+}
+
+// Other filesystem, or a drop left by a crashed session: the spool's mail
+// (all of it: we hold its lock) is copied into a new drop after that drop's
+// mail. Invariant 1: the new drop is durable under its ".moving" name before
 // the spool loses anything, and the journal says how to finish if we die.
 Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
     uint64_t n = static_cast<uint64_t>(spool.st.st_size);
@@ -86,6 +109,9 @@ Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
         return j;
     auto fresh = create_exclusive(files.new_drop, 0600);
     if (!fresh) return fresh.error();
+    // The drop carries the spool's mode and group back to the next spool.
+    if (auto mode = copy_mode_and_group(fresh->get(), spool.st, files.new_drop); !mode)
+        return mode;
     MboxWriter writer(fresh->get(), files.new_drop);
     bool had_drop = path_exists(files.drop);
     if (had_drop) {
@@ -110,43 +136,38 @@ Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
     return fsync_dir(files.drop_dir);
 }
 
-Status create_empty_drop(const DropFiles& files) {
-    auto fresh = create_exclusive(files.drop, 0600);
-    if (!fresh) return fresh.error();
-    return fsync_dir(files.drop_dir);
-}
-
 // Smaller mailboxes are indexed at every login: a cache would save less
 // than its file costs.
 constexpr uint64_t kIndexCacheMinOctets = 1024 * 1024;
 
-// A spool served in place that has not changed since the last login (same
-// inode, size, mtime and ctime: a session that deletes nothing leaves it so)
-// loads its index from U.pop.index instead of reading the whole mailbox.
-// The cache is checked by load_index_cache and never trusted otherwise;
-// trouble with it costs a scan, never the login.
-Result<MboxIndex> index_served_spool(const DropFiles& files, int fd, const struct stat& st) {
-    const bool cacheable = static_cast<uint64_t>(st.st_size) >= kIndexCacheMinOctets;
-    if (cacheable) {
-        auto cached = load_index_cache(files.index_cache, fd, st);
-        if (!cached)
-            log_warning("index cache ignored, indexing the mailbox: " + cached.error().message());
-        else if (*cached) {
-            log_debug("index of " + files.spool + " loaded from " + files.index_cache);
-            return std::move(**cached);
-        }
-    } else if (auto gone = unlink_path(files.index_cache); !gone) {
-        log_warning("stale index cache: " + gone.error().message());
+// The index of the spool open as `fd` (fstat `st`, taken under its lock),
+// from U.pop.index when that was saved for exactly this state of the file
+// (inode, size, mtime, ctime: see Maildrop::put_back_unchanged). Trouble
+// with the cache costs a scan, never the login.
+std::optional<MboxIndex> cached_index(const DropFiles& files, int fd, const struct stat& st) {
+    if (static_cast<uint64_t>(st.st_size) < kIndexCacheMinOctets) return std::nullopt;
+    auto cached = load_index_cache(files.index_cache, fd, st);
+    if (!cached) {
+        log_warning("index cache ignored, indexing the mailbox: " + cached.error().message());
+        return std::nullopt;
     }
-    auto index = index_mbox_file(fd, static_cast<uint64_t>(st.st_size), files.spool);
-    if (!index) return Error::classified(EILSEQ, "index", files.spool, index.error().message());
-    if (cacheable) {
-        if (auto saved = save_index_cache(files.index_cache, *index, st); !saved)
-            log_warning("index cache not saved: " + saved.error().message());
-        else
-            log_debug("index of " + files.spool + " saved to " + files.index_cache);
+    if (*cached) log_debug("index of " + files.spool + " loaded from " + files.index_cache);
+    return std::move(*cached);
+}
+
+// The cache follows the file: saved for the spool's state after a QUIT that
+// left the mailbox as the session indexed it, so the next login can skip
+// the scan; removed for a mailbox too small to need one.
+void save_cache_for(const DropFiles& files, const MboxIndex& index, const struct stat& st) {
+    if (static_cast<uint64_t>(st.st_size) < kIndexCacheMinOctets) {
+        if (auto gone = unlink_path(files.index_cache); !gone)
+            log_warning("stale index cache: " + gone.error().message());
+        return;
     }
-    return index;
+    if (auto saved = save_index_cache(files.index_cache, index, st); !saved)
+        log_warning("index cache not saved: " + saved.error().message());
+    else
+        log_debug("index of " + files.spool + " saved to " + files.index_cache);
 }
 
 } // namespace
@@ -164,6 +185,7 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
     if (auto own = check_own_regular_file(*session_st, files.session); !own) return own.error();
     drop.session_lock_ = std::move(*session);
 
+    std::optional<MboxIndex> index;
     {
         auto locked = lock_spool(files, settings.locks);
         if (!locked) return locked.error();
@@ -175,90 +197,77 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
             if (!locked) return locked.error();
         }
         SpoolFile& spool = locked->spool;
-        if (spool.fd && spool.st.st_size > 0) {
+        const bool has_mail = spool.fd && spool.st.st_size > 0;
+        if (has_mail) {
             if (auto m = check_is_mbox(spool, files.spool); !m) return m.error();
         }
-        if (!path_exists(files.drop) && same_filesystem(files.drop_dir, files.spool_dir)) {
-            // Served in place: nothing is written, so a session that deletes
-            // nothing costs no disk write and leaves no state to recover.
-            drop.in_place_ = true;
-            drop.drop_path_ = files.spool;
-            if (spool.fd) {
-                drop.spool_at_open_ = spool.st;
-                drop.drop_fd_ = std::move(spool.fd); // the lock keeps its number until released
-            }
-        } else if (spool.fd && spool.st.st_size > 0) {
+        const bool had_drop = path_exists(files.drop);
+        if (has_mail && !had_drop && same_filesystem(files.drop_dir, files.spool_dir)) {
+            // The bytes do not change with the name: a cache made for the
+            // spool as it is now is the drop's index.
+            index = cached_index(files, spool.fd.get(), spool.st);
+            if (auto moved = rename_spool_into_drop(files); !moved) return moved.error();
+            drop.drop_fd_ = std::move(spool.fd); // the lock keeps its number until released
+        } else if (has_mail) {
+            if (!had_drop) index = cached_index(files, spool.fd.get(), spool.st);
             if (auto moved = move_spool_into_drop(files, spool); !moved) return moved.error();
-        } else if (!path_exists(files.drop)) {
-            if (auto made = create_empty_drop(files); !made) return made.error();
         }
     } // spool unlocked: the MTA may deliver while the session runs
 
-    if (drop.in_place_) {
-        if (!drop.drop_fd_) return drop; // no spool: an empty mailbox
-        auto index = index_served_spool(files, drop.drop_fd_.get(), drop.spool_at_open_);
-        if (!index) return index.error();
+    if (!drop.drop_fd_ && path_exists(files.drop)) {
+        auto fd = open_own_file(files.drop, O_RDONLY);
+        if (!fd) return fd.error();
+        drop.drop_fd_ = std::move(*fd);
+    }
+    if (!drop.drop_fd_) return drop; // no mail: nothing to serve or put back
+    auto st = stat_fd(drop.drop_fd_.get(), files.drop);
+    if (!st) return st.error();
+    if (index && index->file_size == static_cast<uint64_t>(st->st_size)) {
         drop.index_ = std::move(*index);
         return drop;
     }
-    auto fd = open_own_file(files.drop, O_RDONLY);
-    if (!fd) return fd.error();
-    auto st = stat_fd(fd->get(), files.drop);
-    if (!st) return st.error();
-    auto index = index_mbox_file(fd->get(), static_cast<uint64_t>(st->st_size), files.drop);
-    if (!index) return Error::classified(EILSEQ, "index", files.drop, index.error().message());
-    drop.drop_fd_ = std::move(*fd);
-    drop.index_ = std::move(*index);
+    auto scanned = index_mbox_file(drop.drop_fd_.get(), static_cast<uint64_t>(st->st_size),
+                                   files.drop);
+    if (!scanned) return Error::classified(EILSEQ, "index", files.drop, scanned.error().message());
+    drop.index_ = std::move(*scanned);
     return drop;
 }
 
 namespace {
 
-bool is_deleted(const std::vector<bool>& deleted, size_t i) {
-    return i < deleted.size() && deleted[i];
-}
-
-// Copies the kept messages among [first, messages.size()) of the drop, with
-// their separators, in runs; then what an MTA appended to the drop's inode
-// after it was indexed (possible only for deliverers that skip dotlocks).
-Status copy_kept(MboxWriter& writer, const MboxIndex& index, const std::vector<bool>& deleted,
-                 size_t first, int drop_fd, const std::string& drop_path, uint64_t drop_size) {
-    const auto& messages = index.messages;
-    for (size_t i = first; i < messages.size();) {
-        if (is_deleted(deleted, i)) {
-            ++i;
-            continue;
-        }
-        size_t run_end = i;
-        while (run_end < messages.size() && !is_deleted(deleted, run_end)) ++run_end;
-        uint64_t from = messages[i].from_line;
-        uint64_t to = run_end < messages.size() ? messages[run_end].from_line : index.file_size;
-        if (auto a = writer.append(drop_fd, from, to - from, drop_path); !a) return a;
-        i = run_end;
-    }
-    if (drop_size > index.file_size)
-        return writer.append(drop_fd, index.file_size, drop_size - index.file_size, drop_path);
-    return {};
+bool any_deleted(const std::vector<bool>& deleted) {
+    return std::find(deleted.begin(), deleted.end(), true) != deleted.end();
 }
 
 } // namespace
 
-// Same filesystem: the drop (or the spool served in place) becomes the new
-// spool. Only the octets from the first deleted message on are rewritten
-// (from a tail file built first), then the mail that arrived meanwhile is
-// appended: what an MTA appended to this inode after it was indexed goes
-// into the tail file, what it wrote to a new spool is appended last.
-// `spool_inode`: the spool that finish_compact must find at the spool's path
-// (0: none, or any that an MTA made after the rename).
-Status Maildrop::commit_in_place(const std::vector<bool>& deleted, uint64_t spool_inode,
-                                 const std::string& renamed_from) {
+// Nothing deleted and no mail arrived: the drop goes back under the spool's
+// name (one rename; the spool's directory synced so the mail is not left
+// only under the drop's name by a crash: were it, the next login would take
+// that drop as a crashed session's, losing nothing). The index cache is
+// stamped with the state the file has now, for the next login.
+Status Maildrop::put_back_unchanged() {
+    const DropFiles files = DropFiles::for_settings(settings_);
+    if (auto r = rename_path(files.drop, files.spool); !r) return r;
+    if (auto s = fsync_dir(files.spool_dir); !s) return s;
+    if (auto s = fsync_dir(files.drop_dir); !s) return s;
+    auto st = stat_fd(drop_fd_.get(), files.spool);
+    if (st) save_cache_for(files, index_, *st);
+    return {};
+}
+
+// Same filesystem: the drop becomes the new spool. Only the octets from the
+// first deleted message on are rewritten (from a tail file built first),
+// then the mail that arrived meanwhile is appended. `spool_inode`: the spool
+// that finish_compact must find at the spool's path (0: none).
+Status Maildrop::commit_same_filesystem(const std::vector<bool>& deleted, uint64_t spool_inode) {
     const DropFiles files = DropFiles::for_settings(settings_);
     const auto& messages = index_.messages;
     auto drop_st = stat_fd(drop_fd_.get(), drop_path_);
     if (!drop_st) return drop_st.error();
     uint64_t drop_size = static_cast<uint64_t>(drop_st->st_size);
     size_t first = 0;
-    while (first < messages.size() && !is_deleted(deleted, first)) ++first;
+    while (first < messages.size() && !(first < deleted.size() && deleted[first])) ++first;
     uint64_t cut = first < messages.size() ? messages[first].from_line : index_.file_size;
     if (cut > drop_size) return Error::because("update", drop_path_, "drop file shrank");
 
@@ -270,146 +279,36 @@ Status Maildrop::commit_in_place(const std::vector<bool>& deleted, uint64_t spoo
         auto tail = create_exclusive(files.tail, 0600);
         if (!tail) return tail.error();
         MboxWriter writer(tail->get(), files.tail);
-        if (auto c = copy_kept(writer, index_, deleted, first + 1, drop_fd_.get(), drop_path_,
+        if (auto c = append_kept(writer, index_, deleted, first + 1, drop_fd_.get(), drop_path_,
                                drop_size);
             !c)
             return c;
         tail_size = writer.size();
         if (auto s = fsync_fd(tail->get(), files.tail); !s) return s;
     }
-    // Commit point (invariants 1 and 2): once the file is renamed to
+    // Commit point (invariants 1 and 2): once the drop is renamed to
     // ".compact" the deletions stand and recovery redoes finish_compact.
     if (auto j = write_journal(files.journal, {"compact", cut, spool_inode, tail_size}); !j)
         return j;
-    if (auto r = rename_path(renamed_from, files.compact); !r) return r;
+    if (auto r = rename_path(files.drop, files.compact); !r) return r;
     if (auto s = fsync_dir(files.drop_dir); !s) return s;
     return finish_compact(files, Journal{"compact", cut, spool_inode, tail_size});
 }
 
-namespace {
-
-bool same_times(const struct timespec& a, const struct timespec& b) {
-    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-// Boundaries checked when a spool served in place changed during the
-// session, besides the first and last message and the edges of what QUIT
-// keeps: enough to catch any rewrite that moved messages, at a bounded cost
-// (a pread each; all 100,000 of a 1 GB mailbox took ~100 ms here).
-constexpr size_t kSampledBoundaries = 4096;
-// The last message's identity is re-read up to this many octets.
-constexpr size_t kLastMessageCheckOctets = 1024 * 1024;
-
-Result<bool> from_line_at(int fd, uint64_t offset, const std::string& path) {
-    // "\nFrom " (the separator's empty line ends there), "From " at 0.
-    char buf[6] = {};
-    const bool at_start = offset == 0;
-    auto got = pread_full(fd, buf, at_start ? 5 : 6, static_cast<off_t>(at_start ? 0 : offset - 1),
-                          path);
-    if (!got) return got.error();
-    return std::string_view(buf, *got) ==
-           (at_start ? std::string_view("From ") : std::string_view("\nFrom "));
-}
-
-// Served in place, under the spool lock at QUIT: are the spool's first N
-// octets still the mailbox the session indexed? An MTA only appends; a
-// mail reader that rewrote the spool meanwhile (it holds no session lock)
-// moved or replaced messages, and deleting by the old offsets would cut the
-// wrong mail. Untouched (same size and times) needs no reading. Otherwise
-// messages must still start where the index says (at every boundary QUIT
-// cuts at, the first and last, and a sample), what follows N must begin a
-// message, and the last message must still be the same message (its
-// From_ line and identifying headers: a reader that expunged it and an MTA
-// that delivered in its place would leave every boundary where it was).
-Status check_spool_unchanged(const SpoolFile& locked, int served_fd, const struct stat& at_open,
-                             const MboxIndex& index, const std::vector<bool>& deleted,
-                             const std::string& path) {
-    auto refuse = [&path](const std::string& why) {
-        return Error::classified(EILSEQ, "update", path, why + "; nothing deleted");
-    };
-    if (!locked.fd || locked.st.st_ino != at_open.st_ino || locked.st.st_dev != at_open.st_dev)
-        return refuse("the spool was replaced during the session");
-    const uint64_t now_size = static_cast<uint64_t>(locked.st.st_size);
-    if (now_size < index.file_size) return refuse("the spool shrank during the session");
-    if (locked.st.st_size == at_open.st_size && same_times(locked.st.st_mtim, at_open.st_mtim) &&
-        same_times(locked.st.st_ctim, at_open.st_ctim))
-        return {};
-    const auto& messages = index.messages;
-    const size_t count = messages.size();
-    const size_t stride = std::max<size_t>(1, count / kSampledBoundaries);
-    for (size_t i = 0; i < count; ++i) {
-        bool edge = i == 0 || i + 1 == count || i % stride == 0 ||
-                    is_deleted(deleted, i) != is_deleted(deleted, i - 1);
-        if (!edge) continue;
-        auto ok = from_line_at(served_fd, messages[i].from_line, path);
-        if (!ok) return ok.error();
-        if (!*ok) return refuse("the spool was rewritten during the session");
-    }
-    if (now_size > index.file_size) {
-        auto ok = from_line_at(served_fd, index.file_size, path);
-        if (!ok) return ok.error();
-        if (!*ok) return refuse("the spool was rewritten during the session");
-    }
-    if (count > 0) {
-        const MessageEntry& last = messages[count - 1];
-        const uint64_t length =
-            std::min<uint64_t>(index.file_size - last.from_line, kLastMessageCheckOctets);
-        std::string bytes(static_cast<size_t>(length), '\0');
-        auto got = pread_full(served_fd, bytes.data(), bytes.size(),
-                              static_cast<off_t>(last.from_line), path);
-        if (!got) return got.error();
-        bytes.resize(*got);
-        auto again = index_mbox_bytes(bytes, path);
-        if (!again || again->messages.size() == 0 ||
-            again->messages[0].uid_digest != last.uid_digest)
-            return refuse("the spool's last message changed during the session");
-    }
-    return {};
-}
-
-} // namespace
-
-Status Maildrop::commit_served_in_place(const std::vector<bool>& deleted) {
+// Other filesystem: the next spool is built beside the spool from the kept
+// messages and the mail that arrived meanwhile, then renamed over it.
+Status Maildrop::commit_by_copy(const std::vector<bool>& deleted, const SpoolFile& spool) {
     const DropFiles files = DropFiles::for_settings(settings_);
-    bool any = false;
-    for (size_t i = 0; i < index_.messages.size() && !any; ++i) any = is_deleted(deleted, i);
-    if (!any || !drop_fd_) return {}; // nothing was written, nothing to undo
-    auto locked = lock_spool(files, settings_.locks);
-    if (!locked) return locked.error();
-    if (auto same = check_spool_unchanged(locked->spool, drop_fd_.get(), spool_at_open_, index_,
-                                          deleted, files.spool);
-        !same)
-        return same;
-    // The spool itself is renamed to ".compact": at the spool's path
-    // finish_compact can then only find a spool an MTA made since (inode 0).
-    return commit_in_place(deleted, 0, files.spool);
-}
-
-Status Maildrop::commit(const std::vector<bool>& deleted) {
-    if (in_place_) {
-        auto done = commit_served_in_place(deleted);
-        if (done) retired_file_ = std::move(drop_fd_);
-        return done;
-    }
-    const DropFiles files = DropFiles::for_settings(settings_);
-
-    auto locked = lock_spool(files, settings_.locks);
-    if (!locked) return locked.error();
-    const SpoolFile& spool = locked->spool;
-    if (same_filesystem(files.drop_dir, files.spool_dir)) {
-        uint64_t inode = spool.fd ? static_cast<uint64_t>(spool.st.st_ino) : 0;
-        auto done = commit_in_place(deleted, inode, files.drop);
-        if (done) retired_file_ = std::move(drop_fd_);
-        return done;
-    }
-
     if (auto gone = unlink_path(files.spool_tmp); !gone) return gone;
     auto tmp = create_exclusive(files.spool_tmp, 0600);
     if (!tmp) return tmp.error();
-    MboxWriter writer(tmp->get(), files.spool_tmp);
     auto drop_st = stat_fd(drop_fd_.get(), drop_path_);
     if (!drop_st) return drop_st.error();
-    if (auto c = copy_kept(writer, index_, deleted, 0, drop_fd_.get(), drop_path_,
+    // The drop carries the mode and group the spool had at login.
+    if (auto mode = copy_mode_and_group(tmp->get(), *drop_st, files.spool_tmp); !mode)
+        return mode;
+    MboxWriter writer(tmp->get(), files.spool_tmp);
+    if (auto c = append_kept(writer, index_, deleted, 0, drop_fd_.get(), drop_path_,
                            static_cast<uint64_t>(drop_st->st_size));
         !c)
         return c;
@@ -426,8 +325,47 @@ Status Maildrop::commit(const std::vector<bool>& deleted) {
     if (auto installed = install_spool_tmp(files); !installed) return installed;
     if (auto gone = unlink_path(files.commit); !gone) return gone;
     if (auto s = fsync_dir(files.drop_dir); !s) return s;
-    drop_fd_.reset();
+    if (!any_deleted(deleted) && *copied == 0 &&
+        static_cast<uint64_t>(drop_st->st_size) == index_.file_size) {
+        // The new spool holds exactly the drop's bytes: its index is ours.
+        if (auto st = stat_fd(tmp->get(), files.spool)) save_cache_for(files, index_, *st);
+    }
     return {};
+}
+
+Status Maildrop::commit(const std::vector<bool>& deleted) {
+    if (!drop_fd_) return {}; // an empty mailbox: nothing was taken
+    const DropFiles files = DropFiles::for_settings(settings_);
+
+    auto locked = lock_spool(files, settings_.locks);
+    if (!locked) return locked.error();
+    // A local reader that read the mailbox before this login may have
+    // written its stale copy back: those messages are in the drop already.
+    auto echoes = remove_echoes_from_spool(files, locked->spool, index_);
+    if (!echoes) return echoes.error();
+    if (*echoes > 0) {
+        locked->lock.release();
+        locked = lock_spool(files, settings_.locks); // the cleaned spool
+        if (!locked) return locked.error();
+    }
+    const SpoolFile& spool = locked->spool;
+    const bool new_mail = spool.fd && spool.st.st_size > 0;
+    if (!same_filesystem(files.drop_dir, files.spool_dir)) {
+        auto done = commit_by_copy(deleted, spool);
+        if (done) drop_fd_.reset();
+        return done;
+    }
+    auto drop_st = stat_fd(drop_fd_.get(), drop_path_);
+    if (!drop_st) return drop_st.error();
+    Status done;
+    if (!any_deleted(deleted) && !new_mail &&
+        static_cast<uint64_t>(drop_st->st_size) == index_.file_size)
+        done = put_back_unchanged();
+    else
+        done = commit_same_filesystem(deleted, spool.fd ? static_cast<uint64_t>(spool.st.st_ino)
+                                                        : 0);
+    if (done) retired_file_ = std::move(drop_fd_);
+    return done;
 }
 
 } // namespace popper

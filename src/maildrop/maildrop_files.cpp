@@ -73,6 +73,21 @@ Result<UniqueFd> create_exclusive(const std::string& path, mode_t mode) {
     return open_file(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
 }
 
+Status copy_mode_and_group(int fd, const struct stat& from, const std::string& path) {
+    if (::fchmod(fd, from.st_mode & 07777) != 0) return Error::from_errno("chmod", path);
+    struct stat now {};
+    if (::fstat(fd, &now) == 0 && now.st_gid != from.st_gid &&
+        ::fchown(fd, static_cast<uid_t>(-1), from.st_gid) != 0)
+        return Error::from_errno("chown", path);
+    return {};
+}
+
+bool same_inode(const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    return ::lstat(a.c_str(), &sa) == 0 && ::lstat(b.c_str(), &sb) == 0 &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 Status write_journal(const std::string& path, const Journal& journal) {
     // Only read while a .moving or .commit file exists, and written only when
     // neither does: a torn journal is never consulted.
@@ -134,6 +149,27 @@ Status MboxWriter::append(int in_fd, uint64_t offset, uint64_t length, const std
     return {};
 }
 
+Status append_kept(MboxWriter& writer, const MboxIndex& index, const std::vector<bool>& skip,
+                   size_t first, int fd, const std::string& path, uint64_t file_size) {
+    const auto& messages = index.messages;
+    auto skipped = [&skip](size_t i) { return i < skip.size() && skip[i]; };
+    for (size_t i = first; i < messages.size();) {
+        if (skipped(i)) {
+            ++i;
+            continue;
+        }
+        size_t run_end = i;
+        while (run_end < messages.size() && !skipped(run_end)) ++run_end;
+        uint64_t from = messages[i].from_line;
+        uint64_t to = run_end < messages.size() ? messages[run_end].from_line : index.file_size;
+        if (auto a = writer.append(fd, from, to - from, path); !a) return a;
+        i = run_end;
+    }
+    if (file_size > index.file_size)
+        return writer.append(fd, index.file_size, file_size - index.file_size, path);
+    return {};
+}
+
 Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
                                    const SpoolFile& spool, uint64_t from, bool unread_mail) {
     uint64_t spool_size = 0;
@@ -146,13 +182,6 @@ Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWrite
                 return a.error();
             unread_mail = true;
         }
-        // The spool keeps its mode and group; we already are its owner.
-        if (::fchmod(tmp_fd, spool.st.st_mode & 07777) != 0)
-            return Error::from_errno("chmod", writer.path());
-        struct stat tmp_st {};
-        if (::fstat(tmp_fd, &tmp_st) == 0 && tmp_st.st_gid != spool.st.st_gid &&
-            ::fchown(tmp_fd, static_cast<uid_t>(-1), spool.st.st_gid) != 0)
-            return Error::from_errno("chown", writer.path());
     }
     // Shells and biff report new mail when mtime > atime: say so only when
     // mail the client has not seen remains.
@@ -173,8 +202,13 @@ Status install_spool_tmp(const DropFiles& files) {
 
 Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t moved) {
     if (auto gone = unlink_path(files.spool_tmp); !gone) return gone;
+    if (moved >= static_cast<uint64_t>(spool.st.st_size)) {
+        if (auto gone = unlink_path(files.spool); !gone) return gone;
+        return fsync_dir(files.spool_dir);
+    }
     auto tmp = create_exclusive(files.spool_tmp, 0600);
     if (!tmp) return tmp.error();
+    if (auto mode = copy_mode_and_group(tmp->get(), spool.st, files.spool_tmp); !mode) return mode;
     MboxWriter writer(tmp->get(), files.spool_tmp);
     auto prepared = prepare_spool_tmp(files, tmp->get(), writer, spool, moved, false);
     if (!prepared) return prepared.error();
@@ -211,13 +245,8 @@ Status finish_replacing_with_tail(const DropFiles& files, const Journal& journal
     old->reset();
     if (auto t = truncate_fd(tail->get(), static_cast<off_t>(journal.tail_size), files.tail); !t)
         return t;
-    // The old mailbox's mode and group (a spool made since overrides them).
-    if (::fchmod(tail->get(), old_st->st_mode & 07777) != 0)
-        return Error::from_errno("chmod", files.tail);
-    struct stat tail_st {};
-    if (::fstat(tail->get(), &tail_st) == 0 && tail_st.st_gid != old_st->st_gid &&
-        ::fchown(tail->get(), static_cast<uid_t>(-1), old_st->st_gid) != 0)
-        return Error::from_errno("chown", files.tail);
+    // The old mailbox's mode and group: those the spool had at login.
+    if (auto mode = copy_mode_and_group(tail->get(), *old_st, files.tail); !mode) return mode;
     MboxWriter writer(tail->get(), files.tail, journal.tail_size);
     auto prepared = prepare_spool_tmp(files, tail->get(), writer, spool, 0, false);
     if (!prepared) return prepared.error();
@@ -257,8 +286,8 @@ Status finish_compact(const DropFiles& files, const Journal& journal) {
         if (!tail) return tail.error();
         if (auto a = writer.append(tail->get(), 0, journal.tail_size, files.tail); !a) return a;
     }
-    // The spool's mode, group and times go to the file that replaces it;
-    // the new spool keeps the drop's inode.
+    // The new spool keeps the drop's inode, and so the mode and group the
+    // spool had at login.
     auto prepared = prepare_spool_tmp(files, compact->get(), writer, *spool, 0, false);
     if (!prepared) return prepared.error();
     if (auto r = rename_path(files.compact, files.spool); !r) return r;

@@ -3,11 +3,13 @@
 #pragma once
 
 #include "popper/io.h"
+#include "popper/mbox_index.h"
 #include "popper/maildrop.h"
 #include "popper/result.h"
 
 #include <string>
 #include <sys/stat.h>
+#include <vector>
 
 namespace popper::maildrop_detail {
 
@@ -30,6 +32,9 @@ bool path_exists(const std::string& path);
 
 // A new file, 0600 (or `mode`), that must not exist: O_EXCL|O_NOFOLLOW.
 Result<UniqueFd> create_exclusive(const std::string& path, mode_t mode);
+// Gives the file open as `fd` the permission bits and group of `from` (we
+// are the owner of both, so this needs no privilege).
+Status copy_mode_and_group(int fd, const struct stat& from, const std::string& path);
 
 struct Journal {
     std::string kind;         // "moving", "commit" or "compact"
@@ -58,6 +63,13 @@ private:
     uint64_t size_ = 0;
 };
 
+// Appends the messages among [first, index.messages.size()) of the mbox
+// open as `fd` whose `skip` flag is not set, with their separators, in runs
+// of neighbours; then anything found after the indexed end of the file
+// (`file_size` beyond index.file_size: kept rather than judged).
+Status append_kept(MboxWriter& writer, const MboxIndex& index, const std::vector<bool>& skip,
+                   size_t first, int fd, const std::string& path, uint64_t file_size);
+
 // True when both paths live on one filesystem, so rename(2) can move files
 // between them instead of copying.
 bool same_filesystem(const std::string& dir_a, const std::string& dir_b);
@@ -72,15 +84,27 @@ Status finish_compact(const DropFiles& files, const Journal& journal);
 Status recover(const DropFiles& files);
 
 // Fills spool_tmp, the next spool: appends what the spool holds from octet
-// `from` on, gives it the spool's mode and group and times that keep shells'
-// "new mail" notice right, and fsyncs it. Returns the spool size copied up to.
+// `from` on, gives it times that keep shells' "new mail" notice right, and
+// fsyncs it. Returns the spool size copied up to. (Mode and group are the
+// caller's: the drop's, which carries the spool's of the login.)
 Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
                                    const SpoolFile& spool, uint64_t from, bool unread_mail);
 // Renames spool_tmp over the spool and makes that durable.
 Status install_spool_tmp(const DropFiles& files);
 
 // Takes out of the spool its first `moved` octets, which the drop now holds:
-// the spool is replaced by the rest of it.
+// the spool is replaced by the rest of it, or removed when that is nothing
+// (a spool that is gone makes a stale mail reader write nothing back).
 Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t moved);
+
+// Removes from the spool (locked by the caller) every message identical to
+// one of the drop's (same From_ line and identifying headers: uid_digest):
+// a local reader's stale write-back of mail this session holds. Returns how
+// many were removed; when any, the spool was replaced (relock it).
+Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile& spool,
+                                        const MboxIndex& drop_index);
+
+// True when both paths name the same inode.
+bool same_inode(const std::string& a, const std::string& b);
 
 } // namespace popper::maildrop_detail

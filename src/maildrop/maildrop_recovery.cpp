@@ -62,12 +62,26 @@ Status finish_moving(const DropFiles& files) {
     if (!moving_st) return moving_st.error();
     // Renamed rather than copied: the spool no longer holds those octets.
     bool renamed = static_cast<uint64_t>(moving_st->st_ino) == journal->spool_inode;
+    bool cut = false;
     if (!renamed && spool_is(*spool, journal->spool_inode) && journal->spool_size > 0) {
         auto same = spool_starts_with_tail_of(*spool, files.spool, moving->get(), files.moving,
                                               journal->spool_size);
         if (!same) return same.error();
-        if (!*same) return refuse_inconsistent(files.spool + " vs " + files.moving);
-        if (auto cut = cut_spool_prefix(files, *spool, journal->spool_size); !cut) return cut;
+        if (*same) {
+            if (auto c = cut_spool_prefix(files, *spool, journal->spool_size); !c) return c;
+            cut = true;
+        }
+    }
+    if (!renamed && !cut && spool->fd) {
+        // Either the spool was already cut (its path may since name a new
+        // file, even one with the old inode number) or something rewrote it
+        // (a mail reader, while no lock was held): whatever of the moved
+        // mail it still holds is taken out, what else it holds is new.
+        auto moved = index_mbox_file(moving->get(), static_cast<uint64_t>(moving_st->st_size),
+                                     files.moving);
+        if (!moved) return moved.error();
+        auto echoes = remove_echoes_from_spool(files, *spool, *moved);
+        if (!echoes) return echoes.error();
     }
     if (auto r = rename_path(files.moving, files.drop); !r) return r;
     log_notice("recovered an interrupted login: " + files.moving + " became " + files.drop);
@@ -111,6 +125,13 @@ Status finish_commit(const DropFiles& files) {
 } // namespace
 
 Status recover(const DropFiles& files) {
+    // A drop put back under the spool's name whose old name survived a crash
+    // (a rename only half durable): the mail is in the spool, the name stale.
+    if (same_inode(files.drop, files.spool)) {
+        if (auto gone = unlink_path(files.drop); !gone) return gone;
+        if (auto s = fsync_dir(files.drop_dir); !s) return s;
+        log_notice("removed " + files.drop + ": it was also " + files.spool);
+    }
     // Files built before a commit point are garbage: their content is still
     // where it came from.
     if (auto gone = unlink_path(files.new_drop); !gone) return gone;

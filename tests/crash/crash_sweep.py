@@ -37,14 +37,15 @@ SCENARIOS = {
     "recover-replace": (0, 0, [], 1, True),
 }
 # Which rename of the first session to die at (the session process's own
-# count). Same filesystem, the spool served in place: 1 spool->.compact,
-# 2 .compact->spool; recover-moving leaves a crashed session's drop first,
-# and a login that finds one moves the spool's mail into it: 1 .new->.moving,
-# 2 .popperd-new->spool (the spool loses what was moved), 3 .moving->drop.
-# With --copy every login moves: 1 .new->.moving, 2 .popperd-new->spool,
-# 3 .moving->drop, then QUIT: 4 drop->.commit, 5 .popperd-new->spool.
-PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 2, "recover-replace": 2}
-PRECRASH_RENAME_COPY = {"recover-moving": 2, "recover-compact": 5, "recover-replace": 5}
+# count). Same filesystem: login 1 spool->drop; QUIT after DELE 2 drop->
+# .compact, 3 .compact->spool (or, everything deleted, .tail->spool).
+# recover-moving leaves a crashed session's drop first, and a login that
+# finds one copies the spool's mail into a new drop: 1 .new->.moving (the
+# spool is then unlinked), 2 .moving->drop. With --copy every login copies:
+# 1 .new->.moving, 2 .moving->drop, then QUIT: 3 drop->.commit,
+# 4 .popperd-new->spool.
+PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 3, "recover-replace": 3}
+PRECRASH_RENAME_COPY = {"recover-moving": 2, "recover-compact": 4, "recover-replace": 4}
 # What the first session deletes before it is killed.
 PRECRASH_DELE = {"recover-moving": [2, 4], "recover-compact": [2, 4], "recover-replace": [1, 2, 3, 4, 5]}
 

@@ -1,7 +1,8 @@
-// The index cache of a spool served in place (U.pop.index, popperd(8)), seen
-// over real sessions: made by a login, used by the next one while the spool
-// is unchanged, ignored (and the spool read again) when the spool changed
-// or the cache is damaged or planted. Every session must see exactly the
+// The index cache (U.pop.index, popperd(8)), which follows the mailbox file
+// from spool to drop and back, seen over real sessions: saved by a QUIT that
+// left the mailbox unchanged, used by the next login while the spool is
+// unchanged, ignored (and the spool read again) when the spool changed or
+// the cache is damaged or planted. Every session must see exactly the
 // mailbox, cache or not.
 #include "support/popperd_test.h"
 
