@@ -81,9 +81,9 @@ def main():
     total = 0
     failed = False
     other_fs = other_filesystem_dir()
-    # Same filesystem, a first login that deletes nothing writes nothing (the
-    # spool is served in place): dele-all takes its place.
-    runs = [(n, None) for n in ("leftover-drop", "dele-some", "dele-all")]
+    # Same filesystem: the login's rename spool -> drop and the unchanged
+    # QUIT's rename back (first-login), the compacting QUITs, a leftover drop.
+    runs = [(n, None) for n in ("first-login", "leftover-drop", "dele-some", "dele-all")]
     if other_fs:  # the copying paths too, with the drop dir on another filesystem
         runs += [(n, other_fs) for n in ("leftover-drop", "dele-some", "first-login")]
     for name, drop_fs in runs:
