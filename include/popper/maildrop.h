@@ -44,10 +44,6 @@ struct MaildropSettings {
     LockSettings locks;
 };
 
-// How a failure should be answered (RFC 3206).
-enum class MaildropFailure { in_use, temporary, permanent };
-MaildropFailure classify_failure(const Error& error);
-
 class Maildrop {
 public:
     // Takes the session lock, recovers what a crashed session left, moves the

@@ -9,7 +9,17 @@
 
 namespace popper {
 
+// What a failure means for whoever answers it (a client gets RFC 3206's
+// code for it): worth trying again later, a lock someone else holds, or
+// something an administrator must fix first.
+enum class ErrorKind {
+    temporary, // I/O, a full disk, most failed system calls
+    in_use,    // another process holds a lock we need
+    permanent, // a file we must not touch, or that is not what it should be
+};
+
 struct Error {
+    ErrorKind kind = ErrorKind::temporary;
     int errnum = 0;     // errno value, 0 when the error is not a system error
     std::string op;     // what was being done: "open", "parse", "lock" ...
     std::string path;   // the file or peer concerned, may be empty
@@ -18,11 +28,20 @@ struct Error {
     // "open /var/mail/alice: Permission denied", "users file /etc/x:3: bad uid"
     std::string message() const;
 
+    // A failed system call; its errno gives the kind (kind_of_errno).
     static Error from_errno(std::string op, std::string path, int errnum = errno);
+    // Errors found by our own checks, each of the kind it names.
     static Error because(std::string op, std::string path, std::string detail);
-    // `detail` shown, `errnum` kept to classify (EWOULDBLOCK: in use).
-    static Error classified(int errnum, std::string op, std::string path, std::string detail);
+    static Error in_use(std::string op, std::string path, std::string detail);
+    static Error permanent(std::string op, std::string path, std::string detail);
+
+    bool is(ErrorKind k) const { return kind == k; }
 };
+
+// EWOULDBLOCK/EAGAIN (a lock held elsewhere) is in_use; the errnos of a
+// file that is not what it must be (ELOOP: a symlink under O_NOFOLLOW,
+// EISDIR, ENODEV, EMLINK, EPERM, EILSEQ) are permanent; the rest temporary.
+ErrorKind kind_of_errno(int errnum);
 
 template <class T> class [[nodiscard]] Result {
 public:

@@ -18,7 +18,7 @@ struct LockSettings {
     unsigned dotlock_stale_s = 600;
 };
 
-// Error::errnum is EWOULDBLOCK when another process still held a lock at the
+// The error is of kind in_use when another process still held a lock at the
 // end of the timeout; the session answers that with -ERR [IN-USE].
 class SpoolLock {
 public:
@@ -43,7 +43,7 @@ private:
 };
 
 // The exclusive lock that allows one POP session per mailbox: an fcntl lock
-// on `path` (created 0600 if missing). Error EWOULDBLOCK when held.
+// on `path` (created 0600 if missing). An in_use error when held.
 Result<UniqueFd> take_session_lock(const std::string& path);
 
 } // namespace popper

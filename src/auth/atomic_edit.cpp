@@ -38,7 +38,7 @@ public:
             if (errno != EAGAIN && errno != EACCES && errno != EINTR)
                 return Error::from_errno("lock", lock_path);
             if (std::chrono::steady_clock::now() >= deadline)
-                return Error::classified(EWOULDBLOCK, "lock", lock_path,
+                return Error::in_use("lock", lock_path,
                                          "held by another editor for " +
                                              std::to_string(kEditLockTimeoutMs / 1000) + " s");
             std::this_thread::sleep_for(kLockRetryInterval);
@@ -106,7 +106,7 @@ Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
     auto fd = open_file(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (follow_symlinks ? 0 : O_NOFOLLOW));
     if (!fd) {
         if (fd.error().errnum == ELOOP)
-            return Error::classified(ELOOP, "open", path, "is a symbolic link");
+            return Error::permanent("open", path, "is a symbolic link");
         return fd.error();
     }
     auto st = stat_fd(fd->get(), path);

@@ -15,19 +15,6 @@ namespace popper {
 
 using namespace maildrop_detail;
 
-MaildropFailure classify_failure(const Error& error) {
-    switch (error.errnum) {
-    case EWOULDBLOCK: return MaildropFailure::in_use;
-    case ELOOP:
-    case EISDIR:
-    case ENODEV:
-    case EMLINK:
-    case EPERM:
-    case EILSEQ: return MaildropFailure::permanent;
-    default: return MaildropFailure::temporary;
-    }
-}
-
 namespace {
 
 // A spool someone could replace between our open and our lock: after
@@ -71,7 +58,7 @@ Result<LockedSpool> lock_spool(const DropFiles& files, const LockSettings& setti
         }
         return LockedSpool{std::move(*spool), std::move(*lock)};
     }
-    return Error::classified(EWOULDBLOCK, "lock", files.spool, "spool keeps being replaced");
+    return Error::in_use("lock", files.spool, "spool keeps being replaced");
 }
 
 Status check_is_mbox(const SpoolFile& spool, const std::string& path) {
@@ -79,7 +66,7 @@ Status check_is_mbox(const SpoolFile& spool, const std::string& path) {
     auto got = pread_full(spool.fd.get(), head, sizeof head, 0, path);
     if (!got) return got.error();
     if (*got != sizeof head || std::string_view(head, sizeof head) != "From ")
-        return Error::classified(EILSEQ, "refuse", path,
+        return Error::permanent("refuse", path,
                                  "not an mbox file (does not begin with \"From \")");
     return {};
 }
@@ -228,7 +215,7 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
     }
     auto scanned = index_mbox_file(drop.drop_fd_.get(), static_cast<uint64_t>(st->st_size),
                                    files.drop);
-    if (!scanned) return Error::classified(EILSEQ, "index", files.drop, scanned.error().message());
+    if (!scanned) return Error::permanent("index", files.drop, scanned.error().message());
     drop.index_ = std::move(*scanned);
     return drop;
 }

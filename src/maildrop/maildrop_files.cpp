@@ -33,7 +33,7 @@ Result<UniqueFd> open_own_file(const std::string& path, int flags) {
     auto fd = open_file(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (!fd) {
         if (fd.error().errnum == ELOOP)
-            return Error::classified(ELOOP, "refuse", path, "is a symlink");
+            return Error::permanent("refuse", path, "is a symlink");
         struct stat st {};
         if ((fd.error().errnum == EACCES || fd.error().errnum == EISDIR) &&
             ::lstat(path.c_str(), &st) == 0) {
@@ -112,7 +112,7 @@ Result<Journal> read_journal(const std::string& path, const std::string& expecte
     unsigned long long size = 0, inode = 0, tail = 0;
     if (std::sscanf(buf, "%15s %llu %llu %llu", kind, &size, &inode, &tail) != 4 ||
         expected_kind != kind)
-        return Error::classified(EILSEQ, "read journal", path,
+        return Error::permanent("read journal", path,
                                  "does not describe a '" + expected_kind + "' step");
     return Journal{kind, size, inode, tail};
 }
@@ -267,7 +267,7 @@ Status finish_compact(const DropFiles& files, const Journal& journal) {
         return unlink_old_mailbox(files);
     if (journal.spool_inode != 0 && spool->fd &&
         static_cast<uint64_t>(spool->st.st_ino) != journal.spool_inode)
-        return Error::classified(EILSEQ, "update", files.spool,
+        return Error::permanent("update", files.spool,
                                  "spool was replaced during an update; nothing changed");
     // Without a tail (an empty mailbox, or a journal of an older popperd)
     // the old mailbox, emptied, becomes the spool as below.

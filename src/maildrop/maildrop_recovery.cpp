@@ -45,7 +45,7 @@ bool spool_is(const SpoolFile& spool, uint64_t inode) {
 
 Status refuse_inconsistent(const std::string& what) {
     log_error("maildrop recovery stopped, nothing changed: " + what);
-    return Error::classified(EILSEQ, "recover", what, "spool changed in an unexpected way");
+    return Error::permanent("recover", what, "spool changed in an unexpected way");
 }
 
 // Open step "moving": a new drop holds the old drop and the first N octets of

@@ -161,7 +161,7 @@ Result<SpoolLock> SpoolLock::acquire(const std::string& spool_path, int spool_fd
                 }
                 if (break_if_stale(lock_path, settings.dotlock_stale_s)) continue;
                 if (Clock::now() >= deadline)
-                    return Error::classified(EWOULDBLOCK, "dotlock", lock_path,
+                    return Error::in_use("dotlock", lock_path,
                                              "held by another process");
                 std::this_thread::sleep_for(kLockPollInterval);
             }
@@ -177,8 +177,7 @@ Result<SpoolLock> SpoolLock::acquire(const std::string& spool_path, int spool_fd
                 break;
             }
             if (Clock::now() >= deadline) {
-                return Error::classified(EWOULDBLOCK,
-                                         method == LockMethod::fcntl ? "fcntl lock" : "flock",
+                return Error::in_use(method == LockMethod::fcntl ? "fcntl lock" : "flock",
                                          spool_path, "held by another process");
             }
             std::this_thread::sleep_for(kLockPollInterval);
@@ -195,7 +194,7 @@ Result<UniqueFd> take_session_lock(const std::string& path) {
     fl.l_whence = SEEK_SET;
     if (::fcntl(fd->get(), F_SETLK, &fl) != 0) {
         if (errno == EACCES || errno == EAGAIN)
-            return Error::classified(EWOULDBLOCK, "session lock", path,
+            return Error::in_use("session lock", path,
                                      "another POP session is active");
         return Error::from_errno("fcntl lock", path);
     }

@@ -10,24 +10,40 @@ std::string Error::message() const {
         if (!text.empty()) text += ' ';
         text += path;
     }
-    // A detail, when given, says more than strerror and replaces it; errnum
-    // then only classifies the error (EWOULDBLOCK = in use, ...).
+    // A detail, when given, says more than strerror and replaces it.
     std::string cause = detail.empty() && errnum != 0 ? std::string(std::strerror(errnum)) : detail;
     if (text.empty()) return cause;
     if (cause.empty()) return text;
     return text + ": " + cause;
 }
 
+ErrorKind kind_of_errno(int errnum) {
+    switch (errnum) {
+    case EWOULDBLOCK: return ErrorKind::in_use;
+    case ELOOP:
+    case EISDIR:
+    case ENODEV:
+    case EMLINK:
+    case EPERM:
+    case EILSEQ: return ErrorKind::permanent;
+    default: return ErrorKind::temporary;
+    }
+}
+
 Error Error::from_errno(std::string op, std::string path, int errnum) {
-    return Error{errnum, std::move(op), std::move(path), {}};
+    return Error{kind_of_errno(errnum), errnum, std::move(op), std::move(path), {}};
 }
 
 Error Error::because(std::string op, std::string path, std::string detail) {
-    return Error{0, std::move(op), std::move(path), std::move(detail)};
+    return Error{ErrorKind::temporary, 0, std::move(op), std::move(path), std::move(detail)};
 }
 
-Error Error::classified(int errnum, std::string op, std::string path, std::string detail) {
-    return Error{errnum, std::move(op), std::move(path), std::move(detail)};
+Error Error::in_use(std::string op, std::string path, std::string detail) {
+    return Error{ErrorKind::in_use, 0, std::move(op), std::move(path), std::move(detail)};
+}
+
+Error Error::permanent(std::string op, std::string path, std::string detail) {
+    return Error{ErrorKind::permanent, 0, std::move(op), std::move(path), std::move(detail)};
 }
 
 } // namespace popper

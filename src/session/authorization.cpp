@@ -27,10 +27,10 @@ Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry)
     if (!entry.uid || !entry.gid) {
         struct stat st {};
         if (::lstat(owner.spool_path.c_str(), &st) != 0)
-            return Error::classified(EPERM, "owner of", owner.spool_path,
+            return Error::permanent("owner of", owner.spool_path,
                                      "users file leaves uid/gid empty and the spool is missing");
         if (!S_ISREG(st.st_mode))
-            return Error::classified(EPERM, "owner of", owner.spool_path, "not a regular file");
+            return Error::permanent("owner of", owner.spool_path, "not a regular file");
         owner.uid = entry.uid.value_or(st.st_uid);
         owner.gid = entry.gid.value_or(st.st_gid);
     } else {
@@ -38,23 +38,23 @@ Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry)
         owner.gid = *entry.gid;
     }
     if (owner.uid == 0)
-        return Error::classified(EPERM, "owner of", owner.spool_path,
+        return Error::permanent("owner of", owner.spool_path,
                                  "mailbox would be served as root");
     return owner;
 }
 
 void answer_maildrop_failure(Session& s, const Error& error) {
-    switch (classify_failure(error)) {
-    case MaildropFailure::in_use:
+    switch (error.kind) {
+    case ErrorKind::in_use:
         log_notice("mailbox in use: user=" + s.user + " addr=" + s.peer.address + ": " +
                    error.message());
         s.writer.err("[IN-USE] Mailbox is locked by another session or program");
         break;
-    case MaildropFailure::permanent:
+    case ErrorKind::permanent:
         log_error("cannot open maildrop: user=" + s.user + ": " + error.message());
         s.writer.err("[SYS/PERM] Cannot open the mailbox, please contact the administrator");
         break;
-    case MaildropFailure::temporary:
+    case ErrorKind::temporary:
         log_error("cannot open maildrop: user=" + s.user + ": " + error.message());
         s.writer.err("[SYS/TEMP] Cannot open the mailbox, try again later");
         break;
