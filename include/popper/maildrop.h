@@ -33,10 +33,6 @@
 
 namespace popper {
 
-namespace maildrop_detail {
-struct SpoolFile;
-}
-
 struct MaildropSettings {
     std::string user;       // a valid user name (names the drop files)
     std::string spool_path; // absolute path of the mbox spool
@@ -70,10 +66,6 @@ public:
     UniqueFd release_retired_file() { return std::move(retired_file_); }
 
 private:
-    Status commit_same_filesystem(const std::vector<bool>& deleted, uint64_t spool_inode);
-    Status commit_by_copy(const std::vector<bool>& deleted,
-                          const maildrop_detail::SpoolFile& spool);
-    Status put_back_unchanged();
     MaildropSettings settings_;
     UniqueFd session_lock_;
     UniqueFd drop_fd_; // empty: an empty mailbox, nothing to put back

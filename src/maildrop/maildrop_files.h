@@ -74,15 +74,33 @@ Status append_kept(MboxWriter& writer, const MboxIndex& index, const std::vector
 // between them instead of copying.
 bool same_filesystem(const std::string& dir_a, const std::string& dir_b);
 
+// --- maildrop_rename.cpp: drop_dir on the spool's filesystem ---------------
+
+// Login: the spool file becomes the drop; both directories synced.
+Status rename_spool_into_drop(const DropFiles& files);
+// QUIT that deleted nothing while no mail arrived: the drop becomes the
+// spool again.
+Status put_back_unchanged(const DropFiles& files);
+// QUIT otherwise: the drop, cut at its first deleted message, gets the kept
+// messages after it and then the mail that arrived (the spool, inode
+// `spool_inode`, 0 for none), and replaces the spool; journal "compact".
+Status commit_by_compaction(const DropFiles& files, int drop_fd, const MboxIndex& index,
+                            const std::vector<bool>& deleted, uint64_t spool_inode);
 // Update step "compact" (same filesystem): the drop, renamed ".compact", is
 // cut at `journal.spool_size`, gets the tail file and then all of the spool
 // appended, and replaces the spool. Idempotent: recovery calls it again.
 Status finish_compact(const DropFiles& files, const Journal& journal);
 
-// Recovers what a crashed session left (the spool lock must be held). After
-// it, at most `drop` exists among the drop files.
-Status recover(const DropFiles& files);
+// --- maildrop_copy.cpp: drop_dir elsewhere, or a drop left by a crash -----
 
+// Login: the spool's mail (after a leftover drop's) is copied into a new
+// drop, journaled ("moving"), and the spool loses it.
+Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool);
+// QUIT: the next spool (kept messages, then the mail that arrived) is built
+// beside the spool and renamed over it; journal "commit". True when it holds
+// exactly the drop's bytes (nothing deleted, nothing arrived).
+Result<bool> commit_by_copy(const DropFiles& files, int drop_fd, const MboxIndex& index,
+                            const std::vector<bool>& deleted, const SpoolFile& spool);
 // Fills spool_tmp, the next spool: appends what the spool holds from octet
 // `from` on, gives it times that keep shells' "new mail" notice right, and
 // fsyncs it. Returns the spool size copied up to. (Mode and group are the
@@ -96,6 +114,12 @@ Status install_spool_tmp(const DropFiles& files);
 // the spool is replaced by the rest of it, or removed when that is nothing
 // (a spool that is gone makes a stale mail reader write nothing back).
 Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t moved);
+
+// --- maildrop_recovery.cpp, maildrop_echoes.cpp ------------------------------
+
+// Recovers what a crashed session left (the spool lock must be held). After
+// it, at most `drop` exists among the drop files.
+Status recover(const DropFiles& files);
 
 // Removes from the spool (locked by the caller) every message identical to
 // one of the drop's (same From_ line and identifying headers: uid_digest):
