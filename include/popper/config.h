@@ -4,6 +4,7 @@
 
 #include "popper/log.h"
 #include "popper/result.h"
+#include "popper/uidl_format.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,9 @@ struct Config {
     std::string users_file = "/etc/popperd/users";
     std::string spool_dir = "/var/mail";
     std::string drop_dir = "/var/lib/popperd/drop";
+    // Whose UIDLs to list: popperd's own, or those of the server popperd
+    // replaces, so that clients leaving mail on the server fetch nothing twice.
+    UidlFormat uidl_format = UidlFormat::popperd;
     std::string pidfile = "/run/popperd.pid";
 
     // RFC 1939 §3: the autologout timer must be at least 10 minutes. Shorter

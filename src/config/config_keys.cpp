@@ -96,6 +96,16 @@ Status add_listen(std::string_view value, Config &config) {
     return {};
 }
 
+Status set_uidl_format(std::string_view value, Config &config) {
+    auto format = parse_uidl_format(value);
+    if (!format)
+        return Error::because("", "",
+                              shown(value) +
+                                  " is not popperd, popa3d, solid-pop3d, uw, dovecot or x-uidl");
+    config.uidl_format = *format;
+    return {};
+}
+
 Status set_log_target(std::string_view value, Config &config) {
     if (value == "syslog") {
         config.log = LogTarget::syslog;
@@ -140,7 +150,7 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 26> kKeys = {{
+const std::array<ConfigKey, 27> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
@@ -156,6 +166,8 @@ const std::array<ConfigKey, 26> kKeys = {{
      [](const C &c) { return one(c.spool_dir); }},
     {"drop_dir", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.drop_dir); },
      [](const C &c) { return one(c.drop_dir); }},
+    {"uidl_format", kOnce, kNonEmpty, set_uidl_format,
+     [](const C &c) { return one(std::string(uidl_format_name(c.uidl_format))); }},
     {"lock_methods", kOnce, kNonEmpty,
      [](V v, C &c) {
          auto methods = parse_lock_methods(v);

@@ -489,6 +489,21 @@ TEST(Config, SurvivesRandomMutationsOfValidText) {
     }
 }
 
+TEST(Config, ParsesEveryUidlFormat) {
+    EXPECT_EQ(parse_ok("").uidl_format, UidlFormat::popperd);
+    for (UidlFormat format : kUidlFormats) {
+        std::string name(uidl_format_name(format));
+        EXPECT_EQ(parse_ok("uidl_format = " + name + "\n").uidl_format, format) << name;
+    }
+}
+
+TEST(Config, RejectsUnknownUidlFormatWithFileAndLine) {
+    EXPECT_EQ(parse_error("spool_dir = /s\nuidl_format = qpopper\n"),
+              kSource + ":2: uidl_format: 'qpopper' is not popperd, popa3d, solid-pop3d, uw, "
+                        "dovecot or x-uidl");
+    EXPECT_EQ(parse_error("uidl_format = POPA3D\n").find(kSource + ":1: uidl_format: "), 0u);
+}
+
 // --- format_config ----------------------------------------------------------
 
 TEST(Config, ReadsUsersSource) {
@@ -541,6 +556,7 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "users_file = /etc/popperd/users\n"
                                        "spool_dir = /var/mail\n"
                                        "drop_dir = /var/lib/popperd/drop\n"
+                                       "uidl_format = popperd\n"
                                        "lock_methods = dotlock fcntl\n"
                                        "lock_timeout = 30s\n"
                                        "dotlock_stale = 10m\n"
@@ -573,7 +589,8 @@ TEST(Config, FormatRoundTripsEveryChangedKey) {
                              "dotlock_stale = 90\nmax_sessions = 9\nmax_sessions_per_ip = 8\n"
                              "max_auth_failures = 7\nlock_methods = flock,fcntl\nlog = stderr\n"
                              "log_level = debug\nenable_last = on\nmail_privileged_group =\n"
-                             "auth_failure_delay = 1500ms\npreauth_process_connections = 250\n");
+                             "auth_failure_delay = 1500ms\npreauth_process_connections = 250\n"
+                             "uidl_format = solid-pop3d\n");
     std::string printed = format_config(config);
     EXPECT_NE(printed.find("mail_privileged_group =\n"), std::string::npos) << printed;
     EXPECT_NE(printed.find("auth_failure_delay = 1500ms\n"), std::string::npos) << printed;
