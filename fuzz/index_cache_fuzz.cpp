@@ -11,7 +11,9 @@
 //                   excess appended: files close to a valid one.
 // Unless flags & 2, the header's mailbox state is set to the real
 // mailbox's, and unless flags & 4, the checksum is recomputed, so that the
-// fuzzer gets past staleness and checksum to the validation.
+// fuzzer gets past staleness and checksum to the validation. (flags >> 3)
+// picks the uidl_format the loader asks for; the valid cache is of format
+// popperd, and its X-UIDL table is read the same under any format.
 // Checks: loading never reports an error and never crashes; an index it
 // accepts lies inside the mailbox, its messages can be read, its UIDLs are
 // valid; the valid cache loads equal to the index.
@@ -22,6 +24,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <fcntl.h>
 #include <string>
 #include <string_view>
@@ -151,8 +154,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         popper::reseal_index_cache(file);
     write_cache(f, file);
 
-    auto loaded = popper::load_index_cache(f.cache_path, f.mbox_fd, f.mbox_st);
+    const popper::UidlFormat format =
+        popper::kUidlFormats[(flags >> 3) % std::size(popper::kUidlFormats)];
+    auto loaded = popper::load_index_cache(f.cache_path, f.mbox_fd, f.mbox_st, format);
     check(loaded.has_value()); // nothing here is an I/O error
+    if (loaded->has_value())
+        check((*loaded)->uidl_format == format);
     if (loaded->has_value())
         check_accepted(f, **loaded);
     return 0;

@@ -2,6 +2,8 @@
 //
 // Input: one byte choosing the read buffer size (16..271 octets, so lines
 // longer than the buffer take the streaming path), then the mbox bytes.
+// Each input is indexed under every uidl_format (old servers' UIDLs,
+// src/mbox/old_server_uidl.h), with a remembered UidBase taken from it.
 // Checks: the index equals the one made with the default buffer; entries are
 // in order, inside the data, start at "From "; each pop_size matches the
 // wire module; UIDLs are unique and valid; the UIDL side tables are sorted
@@ -15,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <string_view>
@@ -27,15 +30,26 @@ void check(bool condition) {
         std::abort();
 }
 
-void check_index(std::string_view data, size_t buffer_octets) {
-    auto small = popper::index_mbox_bytes(data, "fuzz", buffer_octets);
-    auto whole = popper::index_mbox_bytes(data, "fuzz");
+void check_index(std::string_view data, size_t buffer_octets, const popper::UidlOptions &options) {
+    auto small = popper::index_mbox_bytes(data, "fuzz", options, buffer_octets);
+    auto whole = popper::index_mbox_bytes(data, "fuzz", options);
     check(small.has_value() == whole.has_value());
     if (!whole) {
         check(!data.empty() && !data.starts_with("From "));
         return;
     }
     check(small->messages.size() == whole->messages.size());
+    check(whole->uidl_format == options.format && small->uid_base == whole->uid_base);
+    if (options.format == popper::UidlFormat::popperd) {
+        check(whole->uid_base == popper::UidBase{});
+    } else {
+        // Messages are found, and digests computed, as under popperd's own format.
+        auto own = popper::index_mbox_bytes(data, "fuzz");
+        check(own.has_value() && own->messages.size() == whole->messages.size());
+        for (size_t i = 0; i < own->messages.size(); ++i)
+            check(std::memcmp(&own->messages[i], &whole->messages[i],
+                              sizeof(popper::MessageEntry)) == 0);
+    }
     std::set<std::string> uidls;
     uint64_t previous_end = 0;
     for (size_t i = 0; i < whole->messages.size(); ++i) {
@@ -94,9 +108,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         return 0;
     size_t buffer_octets = 16 + bytes[0];
     std::string_view data(reinterpret_cast<const char *>(bytes) + 1, size - 1);
-    check_index(data, buffer_octets);
+    popper::UidlOptions options;
+    // A remembered base from the input's first octets, 0 half of the time.
+    if (data.size() >= 2 && (bytes[0] & 1))
+        options.remembered = {static_cast<uint8_t>(data[0]), static_cast<uint8_t>(data[1])};
+    for (popper::UidlFormat format : popper::kUidlFormats) {
+        options.format = format;
+        check_index(data, buffer_octets, options);
+        // Most random data is not an mbox; index it as the body of one as well.
+        check_index("From fuzz\n" + std::string(data), buffer_octets, options);
+    }
     check_md5_each(data);
-    // Most random data is not an mbox; index it as the body of one as well.
-    check_index("From fuzz\n" + std::string(data), buffer_octets);
     return 0;
 }

@@ -8,7 +8,8 @@
 // crash, or corrupted on disk. Loading refuses (nullopt: index the mailbox
 // instead) anything but a regular file of ours with one link, a file of
 // another format version, one made for another state of the mailbox, one
-// whose checksum fails, and any index that could point outside the mailbox
+// whose checksum fails, one whose UIDLs follow another uidl_format, and any
+// index that could point outside the mailbox
 // or break the index's invariants; it then checks that the mailbox has
 // "From " lines where the first and the last message begin. The validation
 // makes an accepted index safe to serve from (every offset inside the
@@ -19,7 +20,7 @@
 // File format, every field native-endian (a machine of the other byte order
 // sees a wrong magic), 8-octet aligned:
 //   header (kIndexCacheHeaderOctets):
-//     u64 magic, u64 format version,
+//     u64 magic, u64 format version, u64 uidl_format of the UIDLs (UidlFormat),
 //     the mailbox's u64 st_dev, u64 st_ino, u64 st_size,
 //       i64 st_mtim.tv_sec, i64 st_mtim.tv_nsec, i64 st_ctim.tv_sec, i64 st_ctim.tv_nsec,
 //     u64 messages, u64 repeat rows, u64 X-UIDL rows, u64 X-UIDL octets
@@ -55,17 +56,21 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
 // The cached index of the mailbox open as `mbox_fd`, whose fstat is
 // `mbox_st`. nullopt, not an error, when there is no usable cache: missing,
 // stale (st_dev, st_ino, st_size, st_mtim or st_ctim differ), of another
-// version, truncated, failing its checksum or validation, or not a regular
+// version or uidl_format, truncated, failing its checksum or validation, or not a regular
 // file of ours with one link. An error only when reading fails (EIO ...).
 // The entries are read from disk straight into the index's own storage.
+// The UIDLs of the index loaded follow `format`; a cache saved under
+// another format is none.
 Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
-                                                  const struct stat &mbox_st);
+                                                  const struct stat &mbox_st,
+                                                  UidlFormat format = UidlFormat::popperd);
 
 // The layout above, for tests and the fuzzer, which edit cache files.
-inline constexpr size_t kIndexCacheHeaderOctets = 13 * 8;
-inline constexpr size_t kIndexCacheStatOffset = 2 * 8; // st_dev .. st_ctim.tv_nsec
+inline constexpr size_t kIndexCacheHeaderOctets = 14 * 8;
+inline constexpr size_t kIndexCacheFormatOffset = 2 * 8; // the uidl_format
+inline constexpr size_t kIndexCacheStatOffset = 3 * 8;   // st_dev .. st_ctim.tv_nsec
 inline constexpr size_t kIndexCacheStatOctets = 7 * 8;
-inline constexpr size_t kIndexCacheCountsOffset = 9 * 8; // messages, repeats, X-UIDLs, octets
+inline constexpr size_t kIndexCacheCountsOffset = 10 * 8; // messages, repeats, X-UIDLs, octets
 // Rewrites the last 8 octets of the cache file `file` with the checksum of
 // the rest, so that a test or the fuzzer can reach the validation after it.
 // A length that is not 8 + a multiple of 8 (no cache has one) is left as is.

@@ -18,6 +18,9 @@
 //   drop_dir/U.pop.index    the index of the mailbox, for the next login
 //                           (checked, never trusted: index_cache.h)
 //   drop_dir/U.session      fcntl-locked for the life of a session
+//   drop_dir/U.uidbase      uidl_format uw, dovecot: the UID validity and
+//                           last UID of the mailbox, for when the message
+//                           that carried them is gone
 //   dir(S)/.S.popperd-new   the next S being built (renamed over S)
 #pragma once
 
@@ -38,6 +41,7 @@ struct MaildropSettings {
     std::string spool_path; // absolute path of the mbox spool
     std::string drop_dir;
     LockSettings locks;
+    UidlFormat uidl_format = UidlFormat::popperd; // whose UIDLs the index lists
 };
 
 class Maildrop {

@@ -25,6 +25,7 @@
 #pragma once
 
 #include "popper/result.h"
+#include "popper/uidl_format.h"
 
 #include <array>
 #include <cstddef>
@@ -116,17 +117,44 @@ static_assert(sizeof(RepeatRow) == 8 && sizeof(XUidlRow) == 8 &&
                   std::has_unique_object_representations_v<XUidlRow>,
               "side-table rows are stored as raw bytes");
 
+// The UID validity and the last UID given, as an X-IMAPbase header (or UW's
+// X-IMAP) of the first message states them; 0 when there is none.
+struct UidBase {
+    uint64_t validity = 0;
+    uint64_t last = 0;
+
+    bool operator==(const UidBase &) const = default;
+};
+
+// How the indexer names messages (uidl_format.h).
+struct UidlOptions {
+    UidlFormat format = UidlFormat::popperd;
+    // uw, dovecot: the UidBase an earlier login found, for a mailbox whose
+    // first message no longer carries one (a session deleted that message;
+    // UW and Dovecot would have moved the header to the next one).
+    UidBase remembered;
+};
+
 struct MboxIndex {
     MessageList messages;
     std::vector<RepeatRow> repeats; // messages whose computed UIDL has a "-N" suffix
-    std::vector<XUidlRow> x_uidls;  // messages whose UIDL is their X-UIDL header value
-    std::string x_uidl_octets;      // those values, verbatim, back to back
+    // Messages whose UIDL is a value of their own, verbatim: their X-UIDL
+    // header (format popperd), or what the old server listed (other formats).
+    std::vector<XUidlRow> x_uidls;
+    std::string x_uidl_octets; // those values, verbatim, back to back
     uint64_t file_size = 0;
+    UidlFormat uidl_format = UidlFormat::popperd; // the format the UIDLs follow
+    // uw, dovecot: the UidBase the first message carries; the maildrop keeps
+    // it for UidlOptions::remembered. Not in the index cache: a cached index
+    // is of a mailbox indexed (and its UidBase kept) before.
+    UidBase uid_base;
 
-    // 1..70 characters in 0x21..0x7E (RFC 1939 §7), unique in the mailbox:
-    // the message's X-UIDL header value when it has a valid one that no
-    // earlier message's UIDL equals; otherwise 32 lowercase hex digits of
-    // uid_digest, with "-2", "-3", ... for later messages of the same digest.
+    // 1..70 characters in 0x21..0x7E (RFC 1939 §7), unique in the mailbox.
+    // Format popperd: the message's X-UIDL header value when it has a valid
+    // one that no earlier message's UIDL equals; otherwise 32 lowercase hex
+    // digits of uid_digest, with "-2", "-3", ... for later messages of the
+    // same digest. Other formats: the old server's UIDL where it named the
+    // message (old_server_uidl.h), else the digest as above.
     // The digest covers the From_ line and the header section without the
     // headers MUAs rewrite (Status, X-Status, X-Keywords, X-UID,
     // X-Mozilla-Status, X-Mozilla-Status2, Content-Length, Lines), so it is
@@ -156,10 +184,16 @@ inline constexpr size_t kIndexBufferOctets = 128 * 1024;
 // not begin with "From "). Empty input is an empty mailbox.
 Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
                                    size_t buffer_octets = kIndexBufferOctets);
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+                                   const UidlOptions &uidl,
+                                   size_t buffer_octets = kIndexBufferOctets);
 // Indexes the first `size` bytes of a file, reading it sequentially with
 // pread; same results as index_mbox_bytes on the same bytes. A file shorter
 // than `size` (it shrank) is an error.
 Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+                                  size_t buffer_octets = kIndexBufferOctets);
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+                                  const UidlOptions &uidl,
                                   size_t buffer_octets = kIndexBufferOctets);
 
 } // namespace popper

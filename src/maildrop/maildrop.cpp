@@ -79,9 +79,10 @@ constexpr uint64_t kIndexCacheMinOctets = 1024 * 1024;
 // from U.pop.index when that was saved for exactly this state of the file
 // (inode, size, mtime, ctime: see Maildrop::put_back_unchanged). Trouble
 // with the cache costs a scan, never the login.
-std::optional<MboxIndex> cached_index(const DropFiles& files, int fd, const struct stat& st) {
+std::optional<MboxIndex> cached_index(const DropFiles& files, int fd, const struct stat& st,
+                                      UidlFormat format) {
     if (static_cast<uint64_t>(st.st_size) < kIndexCacheMinOctets) return std::nullopt;
-    auto cached = load_index_cache(files.index_cache, fd, st);
+    auto cached = load_index_cache(files.index_cache, fd, st, format);
     if (!cached) {
         log_warning("index cache ignored, indexing the mailbox: " + cached.error().message());
         return std::nullopt;
@@ -103,6 +104,27 @@ void save_cache_for(const DropFiles& files, const MboxIndex& index, const struct
         log_warning("index cache not saved: " + saved.error().message());
     else
         log_debug("index of " + files.spool + " saved to " + files.index_cache);
+}
+
+bool has_uid_base(UidlFormat format) {
+    return format == UidlFormat::uw || format == UidlFormat::dovecot;
+}
+
+UidlOptions uidl_options(const MaildropSettings& settings, const DropFiles& files) {
+    UidlOptions options;
+    options.format = settings.uidl_format;
+    if (has_uid_base(settings.uidl_format)) options.remembered = read_uid_base(files.uid_base);
+    return options;
+}
+
+// The UidBase the first message carries, kept for the login after a
+// session deleted that message (UW and Dovecot would have moved the header
+// on; popperd writes no header). Not keeping it costs UIDLs, never mail.
+void keep_uid_base(const DropFiles& files, const MboxIndex& index) {
+    if (!has_uid_base(index.uidl_format) || index.uid_base.validity == 0) return;
+    if (read_uid_base(files.uid_base) == index.uid_base) return;
+    if (auto kept = write_uid_base(files.uid_base, files.drop_dir, index.uid_base); !kept)
+        log_warning("UID validity not kept: " + kept.error().message());
 }
 
 } // namespace
@@ -140,11 +162,11 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
         if (has_mail && !had_drop && same_filesystem(files.drop_dir, files.spool_dir)) {
             // The bytes do not change with the name: a cache made for the
             // spool as it is now is the drop's index.
-            index = cached_index(files, spool.fd.get(), spool.st);
+            index = cached_index(files, spool.fd.get(), spool.st, settings.uidl_format);
             if (auto moved = rename_spool_into_drop(files); !moved) return moved.error();
             drop.drop_fd_ = std::move(spool.fd); // the lock keeps its number until released
         } else if (has_mail) {
-            if (!had_drop) index = cached_index(files, spool.fd.get(), spool.st);
+            if (!had_drop) index = cached_index(files, spool.fd.get(), spool.st, settings.uidl_format);
             if (auto moved = move_spool_into_drop(files, spool); !moved) return moved.error();
         }
     } // spool unlocked: the MTA may deliver while the session runs
@@ -162,9 +184,10 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
         return drop;
     }
     auto scanned = index_mbox_file(drop.drop_fd_.get(), static_cast<uint64_t>(st->st_size),
-                                   files.drop);
+                                   files.drop, uidl_options(settings, files));
     if (!scanned) return Error::permanent("index", files.drop, scanned.error().message());
     drop.index_ = std::move(*scanned);
+    keep_uid_base(files, drop.index_);
     return drop;
 }
 

@@ -1,5 +1,7 @@
 #include "maildrop_files.h"
 
+#include "popper/temp_file.h"
+
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -21,6 +23,7 @@ DropFiles DropFiles::for_settings(const MaildropSettings& settings) {
     f.tail = base + ".pop.tail";
     f.journal = base + ".pop.journal";
     f.index_cache = base + ".pop.index";
+    f.uid_base = base + ".uidbase";
     f.session = base + ".session";
     f.spool = settings.spool_path;
     f.spool_dir = dirname_of(settings.spool_path);
@@ -115,6 +118,32 @@ Result<Journal> read_journal(const std::string& path, const std::string& expecte
         return Error::permanent("read journal", path,
                                  "does not describe a '" + expected_kind + "' step");
     return Journal{kind, size, inode, tail};
+}
+
+UidBase read_uid_base(const std::string& path) {
+    auto fd = open_own_file(path, O_RDONLY);
+    if (!fd) return {};
+    char buf[64] = {};
+    auto got = read_some(fd->get(), buf, sizeof buf - 1, path);
+    if (!got) return {};
+    unsigned long long validity = 0, last = 0;
+    char end = 0;
+    if (std::sscanf(buf, "%llu %llu%c", &validity, &last, &end) != 3 || end != '\n' ||
+        validity == 0)
+        return {};
+    return UidBase{validity, last};
+}
+
+Status write_uid_base(const std::string& path, const std::string& dir, const UidBase& base) {
+    char line[64];
+    int len = std::snprintf(line, sizeof line, "%" PRIu64 " %" PRIu64 "\n", base.validity,
+                            base.last);
+    auto temp = TempFile::create_beside(path);
+    if (!temp) return temp.error();
+    if (auto w = write_all(temp->fd(), {line, static_cast<size_t>(len)}, temp->path()); !w) return w;
+    if (auto synced = fsync_fd(temp->fd(), temp->path()); !synced) return synced;
+    if (auto renamed = temp->commit_as(path); !renamed) return renamed;
+    return fsync_dir(dir);
 }
 
 Status MboxWriter::ensure_separator() {

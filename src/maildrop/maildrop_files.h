@@ -15,7 +15,7 @@ namespace popper::maildrop_detail {
 
 struct DropFiles {
     std::string drop_dir, drop, new_drop, moving, commit, compact, tail, journal, session,
-        index_cache;
+        index_cache, uid_base;
     std::string spool, spool_dir, spool_tmp;
 
     static DropFiles for_settings(const MaildropSettings& settings);
@@ -44,6 +44,15 @@ struct Journal {
 };
 Status write_journal(const std::string& path, const Journal& journal);
 Result<Journal> read_journal(const std::string& path, const std::string& expected_kind);
+
+// The UidBase (uidl_format uw, dovecot) the mailbox's first message carried
+// at an earlier login, "VALIDITY LAST\n": kept so that UIDLs stay when a
+// session deletes that message. Untrusted: anything but a file of ours with
+// two numbers is none ({}), never an error for the login.
+UidBase read_uid_base(const std::string& path);
+// Replaces the file, made durable before the session can delete the message
+// that carried the base.
+Status write_uid_base(const std::string& path, const std::string& dir, const UidBase& base);
 
 // Appends byte ranges of other files to an mbox being built, inserting the
 // empty line that RFC 4155 requires before a "From " line where the previous

@@ -47,13 +47,6 @@ std::string_view without_line_ending(std::string_view line) {
     return line;
 }
 
-// RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
-bool is_valid_uidl(std::string_view value) {
-    if (value.empty() || value.size() > kMaxUidlOctets)
-        return false;
-    return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
-}
-
 } // namespace
 
 DigestBatch::DigestBatch(MessageList &messages)

@@ -20,7 +20,8 @@ namespace {
 constexpr uint64_t kMagic = 0x0a31786469706f70; // "popidx1\n" on a little-endian machine
 // Bump when the layout or the meaning of any field changes (MessageEntry,
 // the side tables, how UIDLs are chosen): old files are then ignored.
-constexpr uint64_t kFormatVersion = 1;
+// 2: the uidl_format field.
+constexpr uint64_t kFormatVersion = 2;
 constexpr size_t kChecksumOctets = 8;
 // The shortest possible message: a From_ line of "From " alone, at the end
 // of the file. Bounds the message count by the mailbox size before any
@@ -30,11 +31,13 @@ constexpr uint64_t kMinMessageOctets = 5;
 struct Header {
     uint64_t magic = kMagic;
     uint64_t version = kFormatVersion;
+    uint64_t uidl_format = 0; // UidlFormat
     uint64_t dev = 0, ino = 0, size = 0;
     int64_t mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
     uint64_t messages = 0, repeats = 0, x_uidls = 0, x_uidl_octets = 0;
 };
 static_assert(sizeof(Header) == kIndexCacheHeaderOctets &&
+              offsetof(Header, uidl_format) == kIndexCacheFormatOffset &&
               offsetof(Header, dev) == kIndexCacheStatOffset &&
               offsetof(Header, messages) == kIndexCacheStatOffset + kIndexCacheStatOctets &&
               offsetof(Header, messages) == kIndexCacheCountsOffset &&
@@ -278,6 +281,7 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
                               "the index is of " + std::to_string(index.file_size) +
                                   " octets, the mailbox of " + std::to_string(mbox_st.st_size));
     Header h = header_for(mbox_st);
+    h.uidl_format = static_cast<uint64_t>(index.uidl_format);
     h.messages = index.messages.size();
     h.repeats = index.repeats.size();
     h.x_uidls = index.x_uidls.size();
@@ -314,7 +318,7 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
 }
 
 Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
-                                                  const struct stat &mbox_st) {
+                                                  const struct stat &mbox_st, UidlFormat format) {
     const std::optional<MboxIndex> none;
     auto fd = open_file(cache_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (!fd)
@@ -332,6 +336,7 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
     if (!read)
         return read.error();
     if (!*read || h.magic != kMagic || h.version != kFormatVersion ||
+        h.uidl_format != static_cast<uint64_t>(format) ||
         !same_mailbox_state(h, header_for(mbox_st)) || !plausible_counts(h) ||
         file_octets(h) != static_cast<uint64_t>(st->st_size))
         return none;
@@ -339,6 +344,7 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
     // Straight into the index's own storage: no second copy of the entries.
     MboxIndex index;
     index.file_size = h.size;
+    index.uidl_format = format;
     index.messages.resize(h.messages);
     index.repeats.resize(h.repeats);
     index.x_uidls.resize(h.x_uidls);

@@ -5,6 +5,7 @@
 
 #include "mbox_line_reader.h"
 #include "message_identity.h"
+#include "old_server_uidl.h"
 #include "popper/wire.h"
 
 namespace popper {
@@ -22,8 +23,8 @@ std::string_view without_line_ending(std::string_view line) {
 
 class MboxScanner {
 public:
-    MboxScanner(MboxLineReader &reader, DigestBatch &digests)
-        : reader_(reader), digests_(digests) {}
+    MboxScanner(MboxLineReader &reader, DigestBatch &digests, OldServerReader *old)
+        : reader_(reader), digests_(digests), old_(old) {}
 
     // Indexes the message whose From_ line is `from_line`. Returns true, with
     // the next From_ line read into `from_line`, when another message follows.
@@ -32,6 +33,8 @@ public:
         entry.from_line = from_line.offset;
         entry.start = from_line.offset + from_line.length;
         HeaderDigest identity(without_line_ending(from_line.head), digests_);
+        if (old_)
+            old_->message_start(index.messages.size(), from_line.head);
 
         bool in_headers = true;
         bool another = false;
@@ -39,12 +42,14 @@ public:
         MboxLine line;
         entry.end = entry.start;
         for (;;) {
-            if (!in_headers) {
+            if (!in_headers && !(old_ && old_->wants_every_line())) {
                 octets += reader_.skip_body_lines();
                 entry.end = reader_.offset();
             }
             if (!reader_.next(line))
                 break;
+            if (old_)
+                old_->line(line.head, line.head.size() == line.length);
             entry.end = line.offset;
             if (is_blank_line(line.head)) {
                 // An empty line before "From " or at the end of the file belongs to the separator.
@@ -63,7 +68,7 @@ public:
         }
         entry.pop_size = octets;
         identity.finish(index.messages.size(), entry);
-        if (!identity.x_uidl().empty()) {
+        if (!identity.x_uidl().empty() && !old_) {
             // A candidate: assign_uidls() keeps it or not.
             index.x_uidls.push_back({static_cast<uint32_t>(index.messages.size()),
                                      static_cast<uint32_t>(index.x_uidl_octets.size())});
@@ -76,20 +81,23 @@ public:
 private:
     MboxLineReader &reader_;
     DigestBatch &digests_;
+    OldServerReader *old_; // null for UidlFormat::popperd
 };
 
 // Scans the messages; UIDLs are chosen by the caller once the reader and its
 // buffer are gone, so that the two never add up in the peak.
-Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::string &path) {
+Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::string &path,
+                            UidlFormat format, OldServerReader *old) {
     MboxIndex index;
     index.file_size = size;
+    index.uidl_format = format;
     MboxLine line;
     if (reader.next(line)) {
         if (!line.head.starts_with(kFromPrefix))
             return Error::because("index", path,
                                   "not an mbox file (does not begin with \"From \")");
         DigestBatch digests(index.messages);
-        MboxScanner scanner(reader, digests);
+        MboxScanner scanner(reader, digests, old);
         while (scanner.scan_message(line, index)) {
             // Message numbers, and X-UIDL offsets (each value took more mbox
             // octets than it takes here), must fit the 32-bit side tables.
@@ -103,9 +111,19 @@ Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::st
     return index;
 }
 
-Result<MboxIndex> with_uidls(Result<MboxIndex> index) {
-    if (index)
+Result<MboxIndex> with_uidls(Result<MboxIndex> index, OldServerReader *old,
+                             const std::string &path) {
+    if (!index)
+        return index;
+    if (!old) {
         assign_uidls(*index);
+        return index;
+    }
+    OldServerNames names = old->finish();
+    if (names.octets.size() > 0xffffff00) // the 32-bit offsets of the side table
+        return Error::because("index", path, "too many messages");
+    index->uid_base = old->uid_base();
+    assign_old_server_uidls(*index, std::move(names));
     return index;
 }
 
@@ -113,18 +131,34 @@ Result<MboxIndex> with_uidls(Result<MboxIndex> index) {
 
 Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
                                    size_t buffer_octets) {
-    return with_uidls([&] {
-        MboxLineReader reader(-1, data, data.size(), path, buffer_octets);
-        return scan_mbox(reader, data.size(), path);
-    }());
+    return index_mbox_bytes(data, path, UidlOptions{}, buffer_octets);
+}
+
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+                                   const UidlOptions &uidl, size_t buffer_octets) {
+    auto old = make_old_server_reader(uidl);
+    return with_uidls(
+        [&] {
+            MboxLineReader reader(-1, data, data.size(), path, buffer_octets);
+            return scan_mbox(reader, data.size(), path, uidl.format, old.get());
+        }(),
+        old.get(), path);
 }
 
 Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
                                   size_t buffer_octets) {
-    return with_uidls([&] {
-        MboxLineReader reader(fd, {}, size, path, buffer_octets);
-        return scan_mbox(reader, size, path);
-    }());
+    return index_mbox_file(fd, size, path, UidlOptions{}, buffer_octets);
+}
+
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+                                  const UidlOptions &uidl, size_t buffer_octets) {
+    auto old = make_old_server_reader(uidl);
+    return with_uidls(
+        [&] {
+            MboxLineReader reader(fd, {}, size, path, buffer_octets);
+            return scan_mbox(reader, size, path, uidl.format, old.get());
+        }(),
+        old.get(), path);
 }
 
 } // namespace popper

@@ -106,6 +106,9 @@ private:
     std::string x_uidl_;
 };
 
+// RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
+bool is_valid_uidl(std::string_view value);
+
 // Chooses each message's UIDL so that all are unique, in file order: a
 // message's X-UIDL value (a row of index.x_uidls on entry: one candidate per
 // message that has a valid X-UIDL header) is kept unless an earlier message
@@ -115,6 +118,9 @@ private:
 // Borrows 128 KiB (more past 262,144 messages: half an octet per message)
 // while it runs, plus a few octets per candidate; 4 octets per message when
 // an X-UIDL value spells a computed UIDL (uidl.cpp).
-void assign_uidls(MboxIndex &index);
+// With `values_win` (the values are an old server's names, unique already)
+// every value is kept, and a computed UIDL never takes one, even a later
+// message's: a client that knew the name must not miss the message.
+void assign_uidls(MboxIndex &index, bool values_win = false);
 
 } // namespace popper

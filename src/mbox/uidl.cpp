@@ -191,7 +191,10 @@ struct Claim {
 // Step 2: the walk in file order, for the groups that X-UIDL values claim.
 // Decides those candidates and numbers those groups' messages. Returns the
 // claimed groups, sorted (empty when no candidate claims a digest present).
-std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<uint32_t> &order) {
+// With `values_win` every candidate keeps its value, and computed UIDLs
+// skip all the values claim, earlier or later.
+std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<uint32_t> &order,
+                                            bool values_win) {
     const MessageList &messages = index.messages;
     std::vector<Claim> claims; // in row order, that is in file order
     for (size_t row = 0; row < index.x_uidls.size(); ++row) {
@@ -201,7 +204,8 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
             continue;
         size_t group = group_of(messages, order, digest);
         if (group < order.size())
-            claims.push_back({static_cast<uint32_t>(group), repeat, static_cast<uint32_t>(row)});
+            claims.push_back(
+                {static_cast<uint32_t>(group), repeat, static_cast<uint32_t>(row), values_win});
     }
     if (claims.empty())
         return {};
@@ -251,7 +255,7 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
             keeps_x_uidl = true;
             if (claim < claims.size() && claims[claim].row == row) {
                 Claim &c = claims[claim++];
-                keeps_x_uidl = c.repeat >= next_repeat[group_slot(c.group)];
+                keeps_x_uidl = values_win || c.repeat >= next_repeat[group_slot(c.group)];
                 c.kept = keeps_x_uidl;
                 dropped[row] = !keeps_x_uidl;
                 any_dropped |= !keeps_x_uidl;
@@ -363,7 +367,13 @@ void number_groups_by_slices(MboxIndex &index) {
 
 } // namespace
 
-void assign_uidls(MboxIndex &index) {
+bool is_valid_uidl(std::string_view value) {
+    if (value.empty() || value.size() > kMaxUidlOctets)
+        return false;
+    return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+void assign_uidls(MboxIndex &index, bool values_win) {
     if (index.messages.size() > kMaxMessages)
         throw std::length_error("mailbox has too many messages");
     index.repeats.clear();
@@ -372,7 +382,7 @@ void assign_uidls(MboxIndex &index) {
         std::vector<uint32_t> order(index.messages.size());
         std::iota(order.begin(), order.end(), uint32_t{0});
         sort_by_digest(index.messages, order);
-        std::vector<uint32_t> claimed = settle_claimed_groups(index, order);
+        std::vector<uint32_t> claimed = settle_claimed_groups(index, order, values_win);
         append_repeats(index, order, claimed);
     } else {
         number_groups_by_slices(index);

@@ -105,6 +105,7 @@ void enter_transaction(Session& s, const UserEntry& entry) {
     settings.locks.methods = s.config.lock_methods;
     settings.locks.timeout_s = s.config.lock_timeout_s;
     settings.locks.dotlock_stale_s = s.config.dotlock_stale_s;
+    settings.uidl_format = s.config.uidl_format;
     auto drop = Maildrop::open(settings);
     if (!drop) return answer_maildrop_failure(s, drop.error());
     s.maildrop.emplace(std::move(*drop));

@@ -200,6 +200,32 @@ TEST(IndexCache, SaveRefusesAnIndexOfAnotherSize) {
     EXPECT_NE(saved.error().message().find(host.path("cache")), std::string::npos);
 }
 
+// An old server's names are rows of the X-UIDL table: they round-trip, and
+// a cache is used only under the uidl_format it was saved for.
+TEST(IndexCache, KeyedByTheUidlFormat) {
+    test::MailHost host;
+    Mailbox mbox(host, kMixedMailbox);
+    for (UidlFormat format : kUidlFormats) {
+        UidlOptions options;
+        options.format = format;
+        auto index = index_mbox_file(mbox.fd(), static_cast<uint64_t>(mbox.st().st_size),
+                                     mbox.path(), options);
+        ASSERT_TRUE(index) << index.error().message();
+        const std::string cache = host.path("cache");
+        ASSERT_TRUE(save_index_cache(cache, *index, mbox.st()));
+        for (UidlFormat other : kUidlFormats) {
+            auto loaded = load_index_cache(cache, mbox.fd(), mbox.st(), other);
+            ASSERT_TRUE(loaded) << loaded.error().message();
+            EXPECT_EQ(loaded->has_value(), other == format)
+                << uidl_format_name(format) << " loaded as " << uidl_format_name(other);
+            if (other == format && *loaded) {
+                EXPECT_EQ((*loaded)->uidl_format, format);
+                expect_same_index(**loaded, *index);
+            }
+        }
+    }
+}
+
 // --- what is not a usable cache --------------------------------------------
 
 TEST(IndexCache, MissingCacheIsNone) {
