@@ -23,9 +23,8 @@
 //  UW ipop3d (unix.c unix_parse, ipop3d.c UIDL): the UID validity and last
 //  UID of the first message's X-IMAPbase: header, or of X-IMAP: in the
 //  pseudo-message "FOLDER INTERNAL DATA", and each message's X-UID:, names
-//  in exactly that case; UIDs must grow from message to message, a message
-//  without X-UID takes the next one after the last. "%08lx%08lx" of the
-//  validity and the UID.
+//  in exactly that case; UIDs must grow from message to message, or UW
+//  renumbers the mailbox. "%08lx%08lx" of the validity and the UID.
 //
 //  Dovecot 2.3 on mbox (mbox-sync-parse.c parse_x_imap_base, parse_x_uid;
 //  pop3_uidl_format %08Xu%08Xv, which prints lowercase): the same headers,
@@ -38,6 +37,10 @@
 //  the message's first X-UIDL: header (name in any case) that is a valid
 //  UIDL, after the colon and blanks, to the end of its first line, without
 //  trailing blanks.
+//
+// UW and Dovecot write an X-UID into every message they read, so a message
+// without one is new since, or a part of one of their messages that popperd
+// divides off (below): it is named by popperd and constrains no other UID.
 //
 // popperd divides the mailbox into messages by its own rule (mbox_index.h).
 // A message gets the old server's UIDL when the old server began a message

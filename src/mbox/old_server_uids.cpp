@@ -238,14 +238,12 @@ private:
             uid = uw_ ? uw_accepts(facts_.uids[k], uid) : dovecot_accepts(facts_.uids[k], uid);
         if (broken_)
             return;
-        if (uid) {
+        // Without an X-UID the server never saw it as a message: it would
+        // have written one. It is new mail, or a part of one of the
+        // server's messages that popperd divides off: no UID to list, and
+        // none the next messages' X-UIDs must be above.
+        if (uid)
             names_.add(message_, name_of(*uid));
-        } else {
-            // The server gives it the next UID (and writes it in): a UID
-            // popperd, which writes nothing, cannot list, but the next
-            // messages' X-UIDs must be above it.
-            previous_uid_ = uw_ ? ++last_ : next_uid_++;
-        }
     }
 
     void use_base(const UidBase &base) {

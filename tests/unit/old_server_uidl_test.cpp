@@ -175,12 +175,20 @@ TEST(UwUidl, NamesAreCaseSensitiveAndAMessageWithoutXUidGetsPopperdsOwn) {
 }
 
 TEST(UwUidl, UidsThatDoNotGrowMakeUwRenumberSoNothingIsNamed) {
-    // UW gives the message without X-UID uid 6, so X-UID 5 after it goes
-    // backwards: UW starts a new validity for the whole mailbox.
+    std::string mbox = kFrom + "X-IMAPbase: 1700000000 5\nX-UID: 4\n\nb\n\n" + kFrom +
+                       "X-UID: 4\n\nb\n\n" + kFrom + "X-UID: 5\n\nb\n";
+    auto got = uidls(mbox, UidlFormat::uw);
+    EXPECT_EQ(got, (std::vector<std::string>{own(mbox, 0), own(mbox, 1), own(mbox, 2)}));
+}
+
+TEST(UwUidl, AMessageWithoutXUidConstrainsNoOther) {
+    // UW wrote an X-UID into every message it saw: one without is new, or
+    // a part of a UW message that popperd divides off.
     std::string mbox = kFrom + "X-IMAPbase: 1700000000 5\nX-UID: 4\n\nb\n\n" + kFrom +
                        "Subject: none\n\nb\n\n" + kFrom + "X-UID: 5\n\nb\n";
     auto got = uidls(mbox, UidlFormat::uw);
-    EXPECT_EQ(got, (std::vector<std::string>{own(mbox, 0), own(mbox, 1), own(mbox, 2)}));
+    EXPECT_EQ(got, (std::vector<std::string>{hex_pair(1700000000, 4), own(mbox, 1),
+                                             hex_pair(1700000000, 5)}));
 }
 
 TEST(UwUidl, AnXUidBeforeTheXImapbaseHeaderIsIgnored) {
@@ -218,12 +226,13 @@ TEST(DovecotUidl, UidThenValidityInLowercaseHex) {
 
 TEST(DovecotUidl, AnXUidAboveTheNextUidOrNotGrowingIsDropped) {
     std::string mbox = kFrom + "X-IMAPbase: 100 2\nX-UID: 1\n\nb\n\n" + // next UID 3
-                       kFrom + "X-UID: 9\n\nb\n\n" +                    // too high: gets 3
-                       kFrom + "X-UID: 3\n\nb\n\n" +                    // not above 3: gets 4
-                       kFrom + "X-UID: 5\n\nb\n";                       // the next one
-    EXPECT_EQ(
-        uidls(mbox, UidlFormat::dovecot),
-        (std::vector<std::string>{hex_pair(1, 100), own(mbox, 1), own(mbox, 2), hex_pair(5, 100)}));
+                       kFrom + "X-UID: 9\nSubject: 2\n\nb\n\n" +        // above it
+                       kFrom + "X-UID: 1\nSubject: 3\n\nb\n\n" +        // not above 1
+                       kFrom + "X-UID: 3\nSubject: 4\n\nb\n\n" +        // the next one
+                       kFrom + "X-UID: 2\nSubject: 5\n\nb\n";            // not above 3
+    EXPECT_EQ(uidls(mbox, UidlFormat::dovecot),
+              (std::vector<std::string>{hex_pair(1, 100), own(mbox, 1), own(mbox, 2),
+                                        hex_pair(3, 100), own(mbox, 4)}));
 }
 
 TEST(DovecotUidl, TheFirstXUidThatFitsCountsAndBrokenValuesDoNot) {
