@@ -16,6 +16,8 @@ services), /var/mail and /var/lib: the mailbox owner and the servers' users
 exist only there, and nothing outside the namespace changes. Dovecot's pop3
 runs preauthenticated from doveconf -e with a private config, behind a
 relay that plays the login part of the conversation (Dovecot's pop3-login).
+Its settings are Debian's defaults but for the paths (mbox_lazy_writes = yes:
+a session still writes X-IMAPbase and X-UID into the mbox).
 
 Every server is started inetd-style, one process per connection, on a TCP
 socket we accepted (solid-pop3d wants a peer address). Needs root (mounts,
@@ -216,7 +218,6 @@ class OldServer:
                     "protocols = pop3\nssl = no\n"
                     "mail_location = mbox:%(d)s/home:INBOX=%(m)s:INDEX=%(d)s/index\n"
                     "pop3_uidl_format = %%08Xu%%08Xv\n"
-                    "mbox_lazy_writes = no\n"
                     "mail_uid = %(u)d\nmail_gid = %(u)d\n"
                     "first_valid_uid = 1\nfirst_valid_gid = 1\n"
                     % {"d": self.dir, "m": self.mbox, "u": MAIL_UID})

@@ -85,6 +85,14 @@ TEST(Popa3dUidl, CountsRawLinesCrlfAndLongOnesWhole) {
     EXPECT_EQ(uidls(mbox, UidlFormat::popa3d, {}, 64)[0], popa3d("Date: " + longer + "\r\n"));
 }
 
+TEST(Popa3dUidl, ACountedLineLongerThanTheIndexerKeepsLeavesTheMessageToPopperd) {
+    // Lines longer than the read buffer keep only their first 64 KiB.
+    std::string mbox = kFrom + "Received: " + std::string(70000, 'r') + "\n\nb\n\n" + kFrom +
+                       "Subject: " + std::string(70000, 's') + "\nDate: d\n\nb\n";
+    auto got = uidls(mbox, UidlFormat::popa3d, {}, 1024);
+    EXPECT_EQ(got, (std::vector<std::string>{own(mbox, 0), popa3d("Date: d\n")}));
+}
+
 TEST(Popa3dUidl, MessagesWithoutCountedHeadersAreTwins) {
     std::string mbox = kFrom + "Subject: one\n\nb\n\n" + kFrom + "Subject: two\n\nb\n";
     std::string none = popa3d("");
