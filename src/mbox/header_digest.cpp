@@ -15,16 +15,7 @@ constexpr std::string_view kRewrittenFields[] = {
     "x-mozilla-status", "x-mozilla-status2", "content-length", "lines"};
 
 bool equals_ignoring_case(std::string_view a, std::string_view lower) {
-    if (a.size() != lower.size())
-        return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-        if (c != lower[i])
-            return false;
-    }
-    return true;
+    return a.size() == lower.size() && starts_with_ignoring_case(a, lower);
 }
 
 bool is_space(char c) {

@@ -109,6 +109,10 @@ private:
 // RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
 bool is_valid_uidl(std::string_view value);
 
+// Whether `line` begins with `prefix`, ASCII letters in either case;
+// `prefix` is written in lower case.
+bool starts_with_ignoring_case(std::string_view line, std::string_view lower_prefix);
+
 // Chooses each message's UIDL so that all are unique, in file order: a
 // message's X-UIDL value (a row of index.x_uidls on entry: one candidate per
 // message that has a valid X-UIDL header) is kept unless an earlier message

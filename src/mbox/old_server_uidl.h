@@ -52,6 +52,7 @@
 // ... (the first suffix no message's name already is).
 #pragma once
 
+#include "message_identity.h"
 #include "popper/mbox_index.h"
 
 #include <cstddef>
@@ -102,10 +103,6 @@ std::unique_ptr<OldServerReader> make_popa3d_reader();
 std::unique_ptr<OldServerReader> make_solid_pop3d_reader();
 std::unique_ptr<OldServerReader> make_x_imap_reader(UidlFormat format, UidBase remembered);
 std::unique_ptr<OldServerReader> make_x_uidl_reader();
-
-// Whether `line` begins with `prefix`, ASCII letters in either case;
-// `prefix` is written in lower case.
-bool starts_with_ignoring_case(std::string_view line, std::string_view lower_prefix);
 
 // Chooses every message's UIDL under an old server's format: its names made
 // unique (twins get "-2", "-3", ...; a suffixed name longer than 70 octets

@@ -35,7 +35,7 @@ MECHANISMS = [  # options, secret, what fetchmail -v shows it send
 ]
 
 
-def write_rcfile(host, port, password):
+def write_rcfile(host, port, password, user=interop.USER):
     rcfile = os.path.join(host.home, ".fetchmailrc")
     with open(rcfile, "w") as f:
         f.write("set no syslog\n"
@@ -43,7 +43,7 @@ def write_rcfile(host, port, password):
                 "  user \"%s\" there with password \"%s\" is \"%s\" here\n"
                 "  sslproto ''\n"
                 "  mda \"%s %s\"\n"
-                % (port, interop.USER, password, getpass.getuser(),
+                % (port, user, password, getpass.getuser(),
                    interop.STORE_MESSAGE, host.fetched))
     os.chmod(rcfile, 0o600)  # fetchmail refuses a readable rcfile with a password
     return rcfile

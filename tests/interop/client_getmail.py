@@ -31,7 +31,8 @@ import interop  # noqa: E402
 ADDED_HEADERS = {"return-path", "delivered-to", "received"}
 
 
-def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra=""):
+def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra="",
+                 user=interop.USER):
     with open(os.path.join(getmaildir, name), "w") as f:
         f.write("[retriever]\n"
                 "type = SimplePOP3Retriever\n"
@@ -52,7 +53,7 @@ def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra
                 "verbose = 2\n"
                 "read_all = %s\n"
                 "delete = %s\n"
-                % (port, interop.USER, password, extra, interop.STORE_MESSAGE,
+                % (port, user, password, extra, interop.STORE_MESSAGE,
                    host.fetched, read_all, delete))
 
 

@@ -21,6 +21,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "interop"))
+import client_fetchmail  # noqa: E402
+import client_getmail  # noqa: E402
 import interop  # noqa: E402
 import mailhost  # noqa: E402
 import oldservers  # noqa: E402
@@ -31,39 +33,16 @@ USER = oldservers.MAIL_USER
 
 
 def fetchmail(host, port):
-    rcfile = os.path.join(host.home, ".fetchmailrc")
-    with open(rcfile, "w") as f:
-        f.write("set no syslog\n"
-                "poll 127.0.0.1 with proto POP3 service %d timeout 20\n"
-                "  user \"%s\" there with password \"%s\" is \"root\" here\n"
-                "  sslproto ''\n"
-                "  mda \"%s %s\"\n"
-                % (port, USER, oldservers.PASSWORD, interop.STORE_MESSAGE, host.fetched))
-    os.chmod(rcfile, 0o600)
-    out = interop.run(["fetchmail", "-v", "--nosyslog", "-f", rcfile, "--keep", "--uidl",
-                       "--idfile", os.path.join(host.home, ".fetchids"),
-                       "--pidfile", os.path.join(host.home, "fetchmail.pid")],
-                      env=host.client_env())
-    if out.returncode not in (0, 1):  # 1: no new mail
-        interop.fail("fetchmail exited %d:\n%s" %
-                     (out.returncode, (out.stdout + out.stderr)[-4000:].decode()))
+    rcfile = client_fetchmail.write_rcfile(host, port, oldservers.PASSWORD, USER)
+    client_fetchmail.fetchmail(host, rcfile, port, ["--keep", "--uidl"])
 
 
 def getmail(host, port):
     getmaildir = os.path.join(host.home, ".getmail")
     os.makedirs(getmaildir, 0o700, exist_ok=True)
-    with open(os.path.join(getmaildir, "keep.rc"), "w") as f:
-        f.write("[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\nport = %d\n"
-                "username = %s\npassword = %s\ntimeout = 20\n\n"
-                "[destination]\ntype = MDA_external\npath = %s\narguments = (\"%s\",)\n"
-                "allow_root_commands = true\n\n"
-                "[options]\nverbose = 2\nread_all = false\ndelete = false\n"
-                % (port, USER, oldservers.PASSWORD, interop.STORE_MESSAGE, host.fetched))
-    out = interop.run(["getmail", "--getmaildir", getmaildir, "--rcfile", "keep.rc"],
-                      env=host.client_env())
-    text = (out.stdout + out.stderr).decode("utf-8", "replace")
-    if out.returncode != 0 or "error" in text.lower():
-        interop.fail("getmail exited %d:\n%s" % (out.returncode, text[-4000:]))
+    client_getmail.write_rcfile(getmaildir, "keep.rc", port, host, oldservers.PASSWORD,
+                                "false", "false", user=USER)
+    client_getmail.getmail(host, getmaildir, "keep.rc")
 
 
 def expect_fetched(host, what, subjects):
