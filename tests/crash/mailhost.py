@@ -246,10 +246,12 @@ class PopSession:
 
 
 class TcpPopSession(PopSession):
-    """The same client over TCP, to a standalone daemon (ListeningDaemon)."""
+    """The same client over TCP, to a standalone daemon (ListeningDaemon),
+    or over a socket already connected to some server."""
 
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    def __init__(self, port=None, sock=None):
+        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.sock.settimeout(20)
         self.buf = b""
         self.first_line = None
         self.strace = None

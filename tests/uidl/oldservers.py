@@ -28,9 +28,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "crash"))
+import mailhost  # noqa: E402  (one POP3 client for every Python test)
 
 SKIP = 77
 WAIT_S = 30  # bound of every wait for a server's answer
@@ -273,25 +278,25 @@ class OldServer:
         listener.close()
         proc = self.spawn(conn)
         conn.close()
-        return LineClient(client), proc
+        return mailhost.TcpPopSession(sock=client), proc
 
     def session(self, commands):
-        """Logs in, runs `commands`, QUITs; returns [(status line, body or
-        None)] of them."""
+        """Logs in, runs `commands`, QUITs; returns [(status line, body
+        lines or None)] of them."""
         client, proc = self.connect()
         try:
-            greeting = client.line()
+            greeting = client.greeting()
             if not greeting.startswith(b"+OK"):
                 raise RuntimeError("%s greeting: %r" % (self.name, greeting))
             for cmd in ("USER " + MAIL_USER, "PASS " + PASSWORD):
                 status, _ = client.cmd(cmd)
                 if not status.startswith(b"+OK"):
                     return [(status, None)]
-            out = [client.cmd(c, multiline=is_multiline(c)) for c in commands]
+            out = run_commands(client, commands)
             client.cmd("QUIT")
             return out
         finally:
-            client.close()
+            client.finish()
             try:
                 proc.wait(timeout=WAIT_S)
             except subprocess.TimeoutExpired:
@@ -372,43 +377,20 @@ def _relay(conn, proc):
     threading.Thread(target=outbound, daemon=True).start()
 
 
+def run_commands(session, commands):
+    """[(status line, body lines or None)] of each command on a
+    mailhost.PopSession."""
+    out = []
+    for c in commands:
+        status, body = session.cmd(c, multiline=is_multiline(c))
+        out.append((status, body.split(b"\n")[:-1] if body is not None else None))
+    return out
+
+
 def is_multiline(cmd):
     words = cmd.split()
     return (words[0].upper() in ("UIDL", "LIST") and len(words) == 1) or \
         words[0].upper() in ("RETR", "TOP", "CAPA")
-
-
-class LineClient:
-    def __init__(self, sock):
-        self.sock = sock
-        self.sock.settimeout(WAIT_S)
-        self.buf = b""
-
-    def line(self):
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("connection closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r")
-
-    def multiline(self):
-        lines = []
-        while True:
-            line = self.line()
-            if line == b".":
-                return lines
-            lines.append(line[1:] if line.startswith(b".") else line)
-
-    def cmd(self, text, multiline=False):
-        self.sock.sendall(text.encode() + b"\r\n")
-        status = self.line()
-        body = self.multiline() if multiline and status.startswith(b"+OK") else None
-        return status, body
-
-    def close(self):
-        self.sock.close()
 
 
 class InetdListener:

@@ -44,10 +44,7 @@ class Popperd:
         try:
             if not mailhost.login(s).startswith(b"+OK"):
                 raise RuntimeError("popperd login failed: " + open(s.log_path).read())
-            out = []
-            for c in commands:
-                status, body = s.cmd(c, multiline=oldservers.is_multiline(c))
-                out.append((status, body.split(b"\n")[:-1] if body is not None else None))
+            out = oldservers.run_commands(s, commands)
             status, _ = s.cmd("QUIT")
             if not status.startswith(b"+OK"):
                 raise RuntimeError("popperd QUIT: %r" % status)
