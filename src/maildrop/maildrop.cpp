@@ -184,7 +184,7 @@ Status Maildrop::commit(const std::vector<bool>& deleted) {
     if (!locked) return locked.error();
     // A local reader that read the mailbox before this login may have
     // written its stale copy back: those messages are in the drop already.
-    auto echoes = remove_echoes_from_spool(files, locked->spool, index_);
+    auto echoes = remove_echoes_from_spool(files, locked->spool, drop_fd_.get(), drop_path_, index_);
     if (!echoes) return echoes.error();
     if (*echoes > 0) {
         locked->lock.release();

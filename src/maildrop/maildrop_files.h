@@ -122,10 +122,12 @@ Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t
 Status recover(const DropFiles& files);
 
 // Removes from the spool (locked by the caller) every message identical to
-// one of the drop's (same From_ line and identifying headers: uid_digest):
-// a local reader's stale write-back of mail this session holds. Returns how
-// many were removed; when any, the spool was replaced (relock it).
+// one of the drop's, `drop_path` open as `drop_fd` (same From_ line and identifying
+// headers, uid_digest, and the same body): a local reader's stale
+// write-back of mail this session holds. Returns how many were removed;
+// when any, the spool was replaced (relock it).
 Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile& spool,
+                                        int drop_fd, const std::string& drop_path,
                                         const MboxIndex& drop_index);
 
 // True when both paths name the same inode.

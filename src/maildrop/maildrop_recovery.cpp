@@ -80,7 +80,7 @@ Status finish_moving(const DropFiles& files) {
         auto moved = index_mbox_file(moving->get(), static_cast<uint64_t>(moving_st->st_size),
                                      files.moving);
         if (!moved) return moved.error();
-        auto echoes = remove_echoes_from_spool(files, *spool, *moved);
+        auto echoes = remove_echoes_from_spool(files, *spool, moving->get(), files.moving, *moved);
         if (!echoes) return echoes.error();
     }
     if (auto r = rename_path(files.moving, files.drop); !r) return r;

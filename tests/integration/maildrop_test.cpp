@@ -179,6 +179,19 @@ TEST_F(Maildrop, AStaleReadersWriteBackIsNeitherDuplicatedNorResurrected) {
     EXPECT_TRUE(daemon().wait_for_log("held 3 of the 4 messages the drop holds"));
 }
 
+// s-nail, finding the spool grown past what it read, glues the new octets
+// onto its stale copy of its last message: same headers, another body. That
+// is not an echo: dropping it would drop the new octets with it.
+TEST_F(Maildrop, AWriteBackWhoseBodyChangedIsKeptNotTakenForAnEcho) {
+    PopClient client = login();
+    std::string glued = messages[3];
+    glued.insert(glued.size() - 1, "From a delivery that s-nail glued on\n");
+    host.write_spool(kUser, messages[2] + glued);
+    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    EXPECT_EQ(host.read_spool(kUser), all_messages() + glued);
+    EXPECT_TRUE(daemon().wait_for_log("held 1 of the 4 messages the drop holds"));
+}
+
 // The MTA creates a fresh spool during the session (mode 0600); the spool
 // that QUIT makes keeps the mode and group the spool had at login.
 TEST_F(Maildrop, TheSpoolKeepsItsModeWhenMailArrivesDuringTheSession) {
