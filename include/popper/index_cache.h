@@ -26,7 +26,7 @@
 //   messages x MessageEntry (48 octets each, as in memory)
 //   repeat rows x RepeatRow, X-UIDL rows x XUidlRow (8 octets each)
 //   the X-UIDL octets, zero-padded to a multiple of 8
-//   u64 checksum of all the above
+//   u64 checksum of all the above but the mailbox's stat (restamping)
 // The checksum (a multiply-xorshift hash over 8-octet words) detects torn
 // and corrupted files, not forgery: it is no MAC, and needs none, since only
 // the mailbox's owner can write a cache that load_index_cache accepts
@@ -61,6 +61,13 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
 Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
                                                   const struct stat &mbox_st);
 
+// The cache follows the file: after the mailbox, unchanged, was renamed
+// (its ctime changed, perhaps its inode: a copy across filesystems), the
+// cache saved for its state `was` is stamped with its state `now`, a write
+// of the 56-octet stat block. An error when the file is not that cache.
+Status restamp_index_cache(const std::string &cache_path, const struct stat &was,
+                          const struct stat &now);
+
 // The layout above, for tests and the fuzzer, which edit cache files.
 inline constexpr size_t kIndexCacheHeaderOctets = 13 * 8;
 inline constexpr size_t kIndexCacheStatOffset = 2 * 8; // st_dev .. st_ctim.tv_nsec
@@ -68,7 +75,8 @@ inline constexpr size_t kIndexCacheStatOctets = 7 * 8;
 inline constexpr size_t kIndexCacheCountsOffset = 9 * 8; // messages, repeats, X-UIDLs, octets
 // Rewrites the last 8 octets of the cache file `file` with the checksum of
 // the rest, so that a test or the fuzzer can reach the validation after it.
-// A length that is not 8 + a multiple of 8 (no cache has one) is left as is.
+// A length that is not a header, 8 and a multiple of 8 (no cache has one) is
+// left as is.
 void reseal_index_cache(std::string &file);
 
 } // namespace popper

@@ -26,6 +26,7 @@
 #include "popper/result.h"
 #include "popper/spool_lock.h"
 
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -72,6 +73,9 @@ private:
     UniqueFd retired_file_; // drop_fd_ after a commit, see release_retired_file()
     std::string drop_path_;
     MboxIndex index_;
+    // Set when index_ came from the cache: the mailbox state it was saved
+    // for, so that an unchanged QUIT only restamps it.
+    std::optional<struct stat> cached_for_;
 };
 
 } // namespace popper

@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-IpAddress from_in6(const struct in6_addr& in6) {
+IpAddress from_in6(const struct in6_addr &in6) {
     IpAddress address;
     if (std::memcmp(in6.s6_addr, kMappedPrefix, sizeof kMappedPrefix) == 0) {
         std::memcpy(address.bytes.data(), in6.s6_addr + 12, 4);
@@ -24,9 +24,13 @@ IpAddress from_in6(const struct in6_addr& in6) {
     return address;
 }
 
-unsigned width(const IpAddress& address) { return address.v6 ? 128 : 32; }
+unsigned width(const IpAddress &address) {
+    return address.v6 ? 128 : 32;
+}
 
-bool is_separator(char c) { return c == ',' || c == ' ' || c == '\t'; }
+bool is_separator(char c) {
+    return c == ',' || c == ' ' || c == '\t';
+}
 
 } // namespace
 
@@ -42,7 +46,8 @@ std::string IpAddress::text() const {
 }
 
 std::optional<IpAddress> parse_ip_address(std::string_view text) {
-    if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
+    if (text.empty() || text.size() > INET6_ADDRSTRLEN)
+        return std::nullopt;
     const std::string copy(text); // inet_pton wants a terminated string
     struct in_addr in {};
     if (::inet_pton(AF_INET, copy.c_str(), &in) == 1) {
@@ -51,27 +56,31 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
         return address;
     }
     struct in6_addr in6 {};
-    if (::inet_pton(AF_INET6, copy.c_str(), &in6) == 1) return from_in6(in6);
+    if (::inet_pton(AF_INET6, copy.c_str(), &in6) == 1)
+        return from_in6(in6);
     return std::nullopt;
 }
 
-std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address) {
+std::optional<IpAddress> ip_address_of(const struct sockaddr_storage &address) {
     if (address.ss_family == AF_INET) {
         IpAddress ip;
-        const auto* in = reinterpret_cast<const struct sockaddr_in*>(&address);
+        const auto *in = reinterpret_cast<const struct sockaddr_in *>(&address);
         std::memcpy(ip.bytes.data(), &in->sin_addr, 4);
         return ip;
     }
     if (address.ss_family == AF_INET6)
-        return from_in6(reinterpret_cast<const struct sockaddr_in6*>(&address)->sin6_addr);
+        return from_in6(reinterpret_cast<const struct sockaddr_in6 *>(&address)->sin6_addr);
     return std::nullopt;
 }
 
-bool Network::contains(const IpAddress& address) const {
-    if (address.v6 != base.v6) return false;
+bool Network::contains(const IpAddress &address) const {
+    if (address.v6 != base.v6)
+        return false;
     const unsigned whole = prefix_bits / 8, rest = prefix_bits % 8;
-    if (std::memcmp(address.bytes.data(), base.bytes.data(), whole) != 0) return false;
-    if (rest == 0) return true;
+    if (std::memcmp(address.bytes.data(), base.bytes.data(), whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
     const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
     return (address.bytes[whole] & mask) == base.bytes[whole];
 }
@@ -86,7 +95,8 @@ Result<Network> parse_network(std::string_view text) {
     if (!address)
         return Error::because("network", std::string(text), "not a numeric IP address");
     Network network{*address, width(*address)};
-    if (slash == std::string_view::npos) return network;
+    if (slash == std::string_view::npos)
+        return network;
     const std::string_view bits = text.substr(slash + 1);
     unsigned prefix = 0;
     auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
@@ -105,16 +115,18 @@ Result<Network> parse_network(std::string_view text) {
     return network;
 }
 
-bool NetworkList::contains(const IpAddress& address) const {
-    for (const auto& network : networks)
-        if (network.contains(address)) return true;
+bool NetworkList::contains(const IpAddress &address) const {
+    for (const auto &network : networks)
+        if (network.contains(address))
+            return true;
     return false;
 }
 
 std::string NetworkList::text() const {
     std::string out;
-    for (const auto& network : networks) {
-        if (!out.empty()) out += ", ";
+    for (const auto &network : networks) {
+        if (!out.empty())
+            out += ", ";
         out += network.text();
     }
     return out;
@@ -124,12 +136,15 @@ Result<NetworkList> parse_network_list(std::string_view text) {
     NetworkList list;
     size_t at = 0;
     while (at < text.size()) {
-        while (at < text.size() && is_separator(text[at])) ++at;
+        while (at < text.size() && is_separator(text[at]))
+            ++at;
         size_t end = at;
-        while (end < text.size() && !is_separator(text[end])) ++end;
+        while (end < text.size() && !is_separator(text[end]))
+            ++end;
         if (end > at) {
             auto network = parse_network(text.substr(at, end - at));
-            if (!network) return network.error();
+            if (!network)
+                return network.error();
             list.networks.push_back(*network);
         }
         at = end;

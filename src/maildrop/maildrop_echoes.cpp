@@ -24,15 +24,17 @@ using Digest = std::array<uint8_t, 16>;
 // Where the body of the message (From_ line at `entry.from_line`) begins in
 // the file open as `fd`: after the first empty line of its headers, or its
 // end when it has none.
-Result<uint64_t> body_start(int fd, const MessageEntry& entry, const std::string& path) {
+Result<uint64_t> body_start(int fd, const MessageEntry &entry, const std::string &path) {
     constexpr size_t kChunk = 64 * 1024;
     std::string buf(kChunk + 3, '\0');
     char prev[3] = {'\n', 0, 0}; // the From_ line ends with a line feed
     for (uint64_t at = entry.start; at < entry.end;) {
         const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, entry.end - at));
         auto got = pread_full(fd, buf.data(), want, static_cast<off_t>(at), path);
-        if (!got) return got.error();
-        if (*got == 0) break;
+        if (!got)
+            return got.error();
+        if (*got == 0)
+            break;
         for (size_t i = 0; i < *got; ++i) {
             const char c = buf[i];
             // An empty line: "\n\n" or "\n\r\n".
@@ -50,23 +52,29 @@ Result<uint64_t> body_start(int fd, const MessageEntry& entry, const std::string
 // keeps a message's body as it read it; only its status headers change.
 // (s-nail glues mail that grew the file onto its last message: that copy
 // is not an echo, and its new octets must not go.)
-Result<bool> same_body(int a_fd, const MessageEntry& a, const std::string& a_path, int b_fd,
-                       const MessageEntry& b, const std::string& b_path) {
+Result<bool> same_body(int a_fd, const MessageEntry &a, const std::string &a_path, int b_fd,
+                       const MessageEntry &b, const std::string &b_path) {
     auto a_body = body_start(a_fd, a, a_path);
-    if (!a_body) return a_body.error();
+    if (!a_body)
+        return a_body.error();
     auto b_body = body_start(b_fd, b, b_path);
-    if (!b_body) return b_body.error();
+    if (!b_body)
+        return b_body.error();
     const uint64_t length = a.end - *a_body;
-    if (length != b.end - *b_body) return false;
+    if (length != b.end - *b_body)
+        return false;
     constexpr size_t kChunk = 64 * 1024;
     std::string x(kChunk, '\0'), y(kChunk, '\0');
     for (uint64_t done = 0; done < length;) {
         const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, length - done));
         auto gx = pread_full(a_fd, x.data(), want, static_cast<off_t>(*a_body + done), a_path);
-        if (!gx) return gx.error();
+        if (!gx)
+            return gx.error();
         auto gy = pread_full(b_fd, y.data(), want, static_cast<off_t>(*b_body + done), b_path);
-        if (!gy) return gy.error();
-        if (*gx != want || *gy != want || x.compare(0, want, y, 0, want) != 0) return false;
+        if (!gy)
+            return gy.error();
+        if (*gx != want || *gy != want || x.compare(0, want, y, 0, want) != 0)
+            return false;
         done += want;
     }
     return true;
@@ -74,9 +82,9 @@ Result<bool> same_body(int a_fd, const MessageEntry& a, const std::string& a_pat
 
 // One flag per spool message: is it one of the drop's messages (same From_
 // line, identifying headers and body)?
-Result<std::vector<bool>> echo_flags(const DropFiles& files, const SpoolFile& spool,
-                                     const MboxIndex& spool_index, int drop_fd,
-                                     const std::string& drop_path, const MboxIndex& drop_index) {
+Result<std::vector<bool>> echo_flags(const DropFiles &files, const SpoolFile &spool,
+                                     const MboxIndex &spool_index, int drop_fd,
+                                     const std::string &drop_path, const MboxIndex &drop_index) {
     std::vector<std::pair<Digest, size_t>> known;
     known.reserve(drop_index.messages.size());
     for (size_t i = 0; i < drop_index.messages.size(); ++i)
@@ -84,12 +92,14 @@ Result<std::vector<bool>> echo_flags(const DropFiles& files, const SpoolFile& sp
     std::sort(known.begin(), known.end());
     std::vector<bool> echo(spool_index.messages.size(), false);
     for (size_t i = 0; i < spool_index.messages.size(); ++i) {
-        const MessageEntry& m = spool_index.messages[i];
-        auto it = std::lower_bound(known.begin(), known.end(), std::make_pair(m.uid_digest, size_t{0}));
+        const MessageEntry &m = spool_index.messages[i];
+        auto it =
+            std::lower_bound(known.begin(), known.end(), std::make_pair(m.uid_digest, size_t{0}));
         for (; it != known.end() && it->first == m.uid_digest && !echo[i]; ++it) {
             auto same = same_body(spool.fd.get(), m, files.spool, drop_fd,
                                   drop_index.messages[it->second], drop_path);
-            if (!same) return same.error();
+            if (!same)
+                return same.error();
             echo[i] = *same;
         }
     }
@@ -98,31 +108,38 @@ Result<std::vector<bool>> echo_flags(const DropFiles& files, const SpoolFile& sp
 
 } // namespace
 
-Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile& spool,
-                                        int drop_fd, const std::string& drop_path,
-                                        const MboxIndex& drop_index) {
-    if (!spool.fd || spool.st.st_size == 0 || drop_index.messages.empty()) return size_t{0};
+Result<size_t> remove_echoes_from_spool(const DropFiles &files, const SpoolFile &spool, int drop_fd,
+                                        const std::string &drop_path, const MboxIndex &drop_index) {
+    if (!spool.fd || spool.st.st_size == 0 || drop_index.messages.empty())
+        return size_t{0};
     const uint64_t size = static_cast<uint64_t>(spool.st.st_size);
     auto index = index_mbox_file(spool.fd.get(), size, files.spool);
-    if (!index) return size_t{0}; // not an mbox: merged as it is, judged by nobody here
+    if (!index)
+        return size_t{0}; // not an mbox: merged as it is, judged by nobody here
     auto flags = echo_flags(files, spool, *index, drop_fd, drop_path, drop_index);
-    if (!flags) return flags.error();
-    const std::vector<bool>& echo = *flags;
+    if (!flags)
+        return flags.error();
+    const std::vector<bool> &echo = *flags;
     const size_t echoes = static_cast<size_t>(std::count(echo.begin(), echo.end(), true));
-    if (echoes == 0) return size_t{0};
+    if (echoes == 0)
+        return size_t{0};
 
     // Invariant 1: the spool is replaced in one rename by a durable copy
     // without the echoes; before it, the echoes are only duplicates.
-    if (auto gone = unlink_path(files.spool_tmp); !gone) return gone.error();
+    if (auto gone = unlink_path(files.spool_tmp); !gone)
+        return gone.error();
     auto tmp = create_exclusive(files.spool_tmp, 0600);
-    if (!tmp) return tmp.error();
+    if (!tmp)
+        return tmp.error();
     if (auto mode = copy_mode_and_group(tmp->get(), spool.st, files.spool_tmp); !mode)
         return mode.error();
     MboxWriter writer(tmp->get(), files.spool_tmp);
     if (auto a = append_kept(writer, *index, echo, 0, spool.fd.get(), files.spool, size); !a)
         return a.error();
-    if (auto s = fsync_fd(tmp->get(), files.spool_tmp); !s) return s.error();
-    if (auto installed = install_spool_tmp(files); !installed) return installed.error();
+    if (auto s = fsync_fd(tmp->get(), files.spool_tmp); !s)
+        return s.error();
+    if (auto installed = install_spool_tmp(files); !installed)
+        return installed.error();
     log_warning(files.spool + " held " + std::to_string(echoes) + " of the " +
                 std::to_string(drop_index.messages.size()) +
                 " messages the drop holds (a local mail reader's stale copy?): taken out, "

@@ -19,8 +19,9 @@ namespace {
 
 constexpr uint64_t kMagic = 0x0a31786469706f70; // "popidx1\n" on a little-endian machine
 // Bump when the layout or the meaning of any field changes (MessageEntry,
-// the side tables, how UIDLs are chosen): old files are then ignored.
-constexpr uint64_t kFormatVersion = 1;
+// the side tables, how UIDLs are chosen, what the checksum covers): old
+// files are then ignored.
+constexpr uint64_t kFormatVersion = 2;
 constexpr size_t kChecksumOctets = 8;
 // The shortest possible message: a From_ line of "From " alone, at the end
 // of the file. Bounds the message count by the mailbox size before any
@@ -115,6 +116,17 @@ private:
                           0x082efa98ec4e6c89};
     uint64_t words_ = 0;
 };
+
+// The header's part of the checksum: all of it but the mailbox's stat,
+// which restamp_index_cache rewrites alone when the file only moved. A torn
+// or damaged stat block cannot pass for another state of the mailbox: it
+// has to equal the mailbox's fstat to be used at all.
+void add_header(Checksum &sum, const void *header) {
+    const auto *p = static_cast<const unsigned char *>(header);
+    sum.add(p, kIndexCacheStatOffset);
+    sum.add(p + kIndexCacheStatOffset + kIndexCacheStatOctets,
+            kIndexCacheHeaderOctets - kIndexCacheStatOffset - kIndexCacheStatOctets);
+}
 
 // The X-UIDL octets zero-padded to 8, as stored.
 std::string padded_x_uidl_octets(const MboxIndex &index) {
@@ -288,7 +300,7 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
     const size_t x_uidl_octets = index.x_uidls.size() * sizeof(XUidlRow);
 
     Checksum sum;
-    sum.add(&h, sizeof h);
+    add_header(sum, &h);
     sum.add(index.messages.data(), entry_octets);
     sum.add(index.repeats.data(), repeat_octets);
     sum.add(index.x_uidls.data(), x_uidl_octets);
@@ -359,7 +371,7 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
             return none;
     }
     Checksum sum;
-    sum.add(&h, sizeof h);
+    add_header(sum, &h);
     for (auto [data, size] : sections)
         sum.add(data, data == tail.data() ? size - kChecksumOctets : size);
     uint64_t checksum = 0;
@@ -384,11 +396,39 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
     return std::optional<MboxIndex>(std::move(index));
 }
 
+Status restamp_index_cache(const std::string &cache_path, const struct stat &was,
+                           const struct stat &now) {
+    auto fd = open_file(cache_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (!fd)
+        return fd.error();
+    auto st = stat_fd(fd->get(), cache_path);
+    if (!st)
+        return st.error();
+    if (auto own = check_own_regular_file(*st, cache_path); !own)
+        return own;
+    Header h;
+    auto got = pread_full(fd->get(), reinterpret_cast<char *>(&h), sizeof h, 0, cache_path);
+    if (!got)
+        return got.error();
+    if (*got != sizeof h || h.magic != kMagic || h.version != kFormatVersion ||
+        !same_mailbox_state(h, header_for(was)))
+        return Error::because("restamp index cache", cache_path,
+                              "not the cache of the mailbox as it was");
+    const Header stamped = header_for(now);
+    return pwrite_all(fd->get(),
+                      {reinterpret_cast<const char *>(&stamped) + kIndexCacheStatOffset,
+                       kIndexCacheStatOctets},
+                      kIndexCacheStatOffset, cache_path);
+}
+
 void reseal_index_cache(std::string &file) {
-    if (file.size() < kChecksumOctets || (file.size() - kChecksumOctets) % 8 != 0)
+    if (file.size() < kIndexCacheHeaderOctets + kChecksumOctets ||
+        (file.size() - kChecksumOctets) % 8 != 0)
         return;
     Checksum sum;
-    sum.add(file.data(), file.size() - kChecksumOctets);
+    add_header(sum, file.data());
+    sum.add(file.data() + kIndexCacheHeaderOctets,
+            file.size() - kChecksumOctets - kIndexCacheHeaderOctets);
     uint64_t checksum = sum.value();
     std::memcpy(file.data() + file.size() - kChecksumOctets, &checksum, sizeof checksum);
 }

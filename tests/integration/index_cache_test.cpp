@@ -69,6 +69,12 @@ TEST_F(IndexCache, ALoginSavesItAndTheNextLoginOfTheUnchangedSpoolLoadsIt) {
     EXPECT_EQ(view(), first);
     EXPECT_TRUE(daemon().wait_for_log("loaded from " + cache_path()));
     EXPECT_EQ(host.read_spool(kUser), spool);
+    // That session's QUIT renamed the file back (a new ctime): the cache
+    // follows it with a new stamp, not a new save, and serves a third login.
+    EXPECT_TRUE(daemon().wait_for_log("index cache " + cache_path() + " restamped"));
+    EXPECT_EQ(view(), first);
+    EXPECT_EQ(log_count("loaded from " + cache_path()), 2u);
+    EXPECT_EQ(log_count("saved to " + cache_path()), 1u);
 }
 
 TEST_F(IndexCache, NewMailMakesItStaleAndTheSpoolIsReadAgain) {
