@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hostile and unusual files (issue 5 §5).
+"""Hostile and unusual files.
 
 A spool or drop path that is a symlink, a FIFO, a directory or another
 user's file is refused with a clear log line, nothing followed or

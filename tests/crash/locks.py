@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Spool locks against a second process holding each kind (issue 5 §4).
+"""Spool locks against a second process holding each kind.
 
 For dotlock, fcntl and flock: while another process holds the lock, a login
 waits lock_timeout and answers -ERR [IN-USE] with every byte of the spool

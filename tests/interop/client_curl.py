@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""curl retrieves a mailbox from popperd (issue 7 §1).
+"""curl retrieves a mailbox from popperd.
 
 curl's pop3:// URLs: LIST (`pop3://host:port/`), RETR of every message in
 one session (several URLs on one command line reuse the connection), TOP and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fetchmail retrieves a mailbox from popperd (issue 7 §1).
+"""fetchmail retrieves a mailbox from popperd.
 
 fetchmail polls 127.0.0.1 with a private HOME and a 0600 rcfile, hands each
 message to an MDA (store-message) and the test compares what it stored with

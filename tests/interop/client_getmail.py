@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""getmail6 retrieves a mailbox from popperd (issue 7 §1).
+"""getmail6 retrieves a mailbox from popperd.
 
 getmail runs with a private HOME and getmail directory, SimplePOP3Retriever
 on 127.0.0.1 and an MDA_external destination (store-message); the test

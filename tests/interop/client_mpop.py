@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mpop retrieves a mailbox from popperd (issue 7 §1).
+"""mpop retrieves a mailbox from popperd.
 
 mpop runs with a private HOME and a 0600 configuration file (`auth user`,
 `tls off`) and delivers each message to an MDA (store-message); the test

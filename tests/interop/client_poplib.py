@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python's poplib retrieves a mailbox from popperd (issue 7 §1).
+"""Python's poplib retrieves a mailbox from popperd.
 
 A small "leave mail on server" client written with poplib, as a script
 author would: UIDL, then RETR of each message whose id is not yet in its

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What `cmake --install` and `cpack -G DEB` put where (issue 7 §5).
+"""What `cmake --install` and `cpack -G DEB` put where.
 
 Nothing is compiled and the shared build tree is not touched: the source
 tree is configured afresh in a private temp dir (default prefix, no tests,

@@ -1,4 +1,4 @@
-"""Shared fixture of the interop tests (issue 7): real clients and real
+"""Shared fixture of the interop tests: real clients and real
 deployment tools against the real popperd binary.
 
 What every interop test reuses, so that each test script only says what its

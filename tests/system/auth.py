@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""APOP, SASL and plaintext policy on the real binary (issue 6 §2-4):
+"""APOP, SASL and plaintext policy on the real binary:
 RFC 1939 §7 APOP with the greeting's stamp, RFC 5034 AUTH with PLAIN (RFC
 4616), LOGIN and CRAM-MD5 (RFC 2195), initial responses, "*" cancel,
 malformed base64, CAPA's SASL line, allow_plaintext = no, the same reply for

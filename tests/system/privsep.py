@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Privilege separation (issue 6 §1), checked from /proc while a session runs
+"""Privilege separation, checked from /proc while a session runs
 as root: before login the process that reads the network runs as the
 unprivileged user with no supplementary groups, chrooted into
 preauth_chroot, unable to fork; the privileged process that checks the
