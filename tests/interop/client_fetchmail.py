@@ -39,11 +39,11 @@ def write_rcfile(host, port, password):
     rcfile = os.path.join(host.home, ".fetchmailrc")
     with open(rcfile, "w") as f:
         f.write("set no syslog\n"
-                "poll 127.0.0.1 with proto POP3 service %d timeout 20\n"
+                "poll 127.0.0.1 with proto POP3 service %d timeout %d\n"
                 "  user \"%s\" there with password \"%s\" is \"%s\" here\n"
                 "  sslproto ''\n"
                 "  mda \"%s %s\"\n"
-                % (port, interop.USER, password, getpass.getuser(),
+                % (port, interop.WAIT_S, interop.USER, password, getpass.getuser(),
                    interop.STORE_MESSAGE, host.fetched))
     os.chmod(rcfile, 0o600)  # fetchmail refuses a readable rcfile with a password
     return rcfile

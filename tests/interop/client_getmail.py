@@ -39,7 +39,7 @@ def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra
                 "port = %d\n"
                 "username = %s\n"
                 "password = %s\n"
-                "timeout = 20\n"
+                "timeout = %d\n"
                 "%s"
                 "\n"
                 "[destination]\n"
@@ -52,7 +52,7 @@ def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra
                 "verbose = 2\n"
                 "read_all = %s\n"
                 "delete = %s\n"
-                % (port, interop.USER, password, extra, interop.STORE_MESSAGE,
+                % (port, interop.USER, password, interop.WAIT_S, extra, interop.STORE_MESSAGE,
                    host.fetched, read_all, delete))
 
 
