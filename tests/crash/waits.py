@@ -37,8 +37,8 @@ def _stat_fields(pid):
     return stat[stat.rindex(")") + 2:].split()
 
 
-def _tree(pid):
-    """`pid` and its descendants."""
+def _parents():
+    """{pid: parent pid} of every process."""
     parent = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -46,6 +46,17 @@ def _tree(pid):
                 parent[int(entry)] = int(_stat_fields(int(entry))[1])
             except (OSError, ValueError, IndexError):
                 pass
+    return parent
+
+
+def children_of(pid):
+    """The processes whose parent is `pid`."""
+    return [child for child, ppid in _parents().items() if ppid == pid]
+
+
+def _tree(pid):
+    """`pid` and its descendants."""
+    parent = _parents()
     tree, grew = {pid}, True
     while grew:
         grew = False

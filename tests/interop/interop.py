@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "crash"))
 import mailhost  # noqa: E402  (one mail host for every Python test)
-from waits import scaled  # noqa: E402  (POPPER_TEST_TIME_SCALE)
+from waits import children_of, scaled  # noqa: E402  (POPPER_TEST_TIME_SCALE)
 
 USER, PASSWORD = mailhost.USER, mailhost.PASSWORD
 require_tools = mailhost.require_tools  # exits 77 (skip) when a tool is missing
@@ -450,22 +450,6 @@ def wait_until(what, predicate, timeout=WAIT_S, interval=0.02):
         if time.time() > deadline:
             fail("timed out after %ds waiting for %s" % (timeout, what))
         time.sleep(interval)
-
-
-def children_of(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold blanks and parentheses.
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            out.append(int(entry))
-    return out
 
 
 def proc_title(pid):
