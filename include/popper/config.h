@@ -17,7 +17,8 @@ inline constexpr int kExitConfigError = 78; // sysexits.h EX_CONFIG
 // A conf file line is a key and a path or a short list; anything longer is
 // not a conf file (and a bound keeps garbage input cheap to reject).
 inline constexpr size_t kMaxConfigLineOctets = 4096;
-// load_config reads at most this much, so `-f /dev/zero` fails instead of hanging.
+// load_config reads at most this much, so `-c /dev/zero` (or any huge file)
+// fails at once instead of filling memory.
 inline constexpr size_t kMaxConfigFileOctets = 1024 * 1024;
 
 struct ListenAddress {

@@ -4,8 +4,8 @@
 // IPv4-mapped and -compatible forms with a dotted tail ("::ffff:192.0.2.1").
 //
 // Why not inet_ntop: glibc's formats each number with sprintf, which maps
-// vfprintf's code (about 90 KiB of resident memory) into the listener, a
-// process that has no other use for it.
+// vfprintf's code into the listener, a process that has no other use for it
+// (bench/NOTES.md).
 #pragma once
 
 #include <netinet/in.h>

@@ -2,20 +2,16 @@
 // starts and ends, its POP3 size and its UIDL, in one pass that reads the
 // file sequentially through a fixed buffer: From_ and header lines one at a
 // time, body lines counted 64 octets at a time (src/mbox/body_scan.h).
-// Why pread and not mmap: on the project's build VM, setting up page-table
-// entries for a mapped page cache made the scan 3x slower than copying it in
-// with pread (0.4 vs 1.3 GB/s under load), and a read past a file that
-// shrank is an error value rather than SIGBUS.
+// Why pread and not mmap: setting up page-table entries for a mapped page
+// cache made the scan several times slower than copying it in with pread
+// (bench/NOTES.md), and a read past a file that shrank is an error value
+// rather than SIGBUS.
 //
 // Memory: the read buffer and a 32 KiB batch of header bytes whose MD5s are
 // computed 16 messages at a time (md5_each) while scanning, then 48 octets
-// per message (one
-// MessageEntry), plus 8 per message that repeats an earlier one's digest and
-// 8 + its length per kept X-UIDL value; choosing UIDLs borrows about as much
-// as the read buffer, once it is freed (uidl.cpp). Indexing 100,000 messages
-// of 10 KiB raises a process's peak RSS by 4.9 MiB, 4.6 MiB of it entries
-// (it was 8.3 MiB with 56-octet entries in a std::vector, 12 octets per
-// message to choose UIDLs and a 1 MiB read buffer).
+// per message (one MessageEntry), plus 8 per message that repeats an earlier
+// one's digest and 8 + its length per kept X-UIDL value; choosing UIDLs
+// borrows about as much as the read buffer, once it is freed (uidl.cpp).
 //
 // Separator rule: a line beginning "From " at the start of the file or right
 // after an empty line. That empty line (LF or CRLF) belongs to the separator,
@@ -55,14 +51,12 @@ static_assert(std::is_trivially_copyable_v<MessageEntry> &&
 // The entries of a mailbox in file order: a growable array of MessageEntry in
 // an anonymous mapping of its own, grown with mremap(2), which moves page
 // table entries instead of copying, and capacity not yet written is not
-// resident. std::vector's doubling needs the old and the new buffer at once:
-// indexing 100,000 messages took +8.3 MiB of peak with it (56-octet
-// entries), +4.7 MiB of entries now. glibc's realloc measured as well on the
-// same list (+4.4..4.8 MiB), but whether it mremaps, grows in place at the
-// heap top or copies depends on its sliding mmap threshold (raised by any
-// earlier free of a large block) and on what else was allocated; a mapping
-// of our own behaves the same under any allocator, and its pages go back to
-// the kernel when the list is destroyed. Bytes past size() are always zero.
+// resident. std::vector's doubling needs the old and the new buffer at once;
+// whether glibc's realloc mremaps, grows in place or copies depends on its
+// sliding mmap threshold and on what else was allocated; a mapping of our
+// own behaves the same under any allocator, and its pages go back to the
+// kernel when the list is destroyed (bench/NOTES.md). Bytes past size() are
+// always zero.
 class MessageList {
 public:
     MessageList() = default;
@@ -147,9 +141,8 @@ inline constexpr size_t kMaxUidlOctets = 70;
 
 // Read buffer of the indexer. Lines longer than this are streamed through it
 // (slower, still exact); tests and fuzzers pass small sizes to exercise that.
-// It is alive while the entries grow, so it adds to a session's peak: 128 KiB
-// indexes a 1 GB mailbox as fast as 1 MiB did (0.53 vs 0.52-0.67 s, warm
-// cache, within noise) with 0.9 MiB less peak.
+// It is alive while the entries grow, so it adds to a session's peak; a
+// larger one indexes no faster (bench/NOTES.md).
 inline constexpr size_t kIndexBufferOctets = 128 * 1024;
 
 // Indexes bytes already in memory. Error when the data is not an mbox (does

@@ -60,6 +60,26 @@ private:
     size_t count_ = 0;
 };
 
+// Calls f(entry) for each line of `text` that parse(line, why) reads as an
+// entry (a std::optional); a line it refuses with a reason in `why` is
+// logged as malformed ("LABEL PATH:LINE: WHY", MalformedLineLog), one it
+// refuses without a reason (blank, comment) is skipped. Every line is read
+// whatever f finds, so a lookup's time does not reveal where a name is.
+template <class Parse, class F>
+void for_each_entry(std::string_view text, const std::string &label, const std::string &path,
+                    Parse &&parse, F &&f) {
+    MalformedLineLog malformed(label, path);
+    std::string why;
+    for_each_line(text, [&](std::string_view line, size_t line_number) {
+        auto entry = parse(line, why);
+        if (entry)
+            f(*entry);
+        else if (!why.empty())
+            malformed.warn(line_number, why);
+    });
+    malformed.finish();
+}
+
 // What an edit does to a file's text: the new text, or an error that
 // abandons the edit. Its errors may leave `path` empty: the file is filled in.
 using TextEdit = std::function<Result<std::string>(const std::string &old_text)>;

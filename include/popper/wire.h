@@ -24,6 +24,16 @@ inline bool is_blank_line(std::string_view line) {
     return line == "\n" || line == "\r\n";
 }
 
+// The line without its "\n" or "\r\n" (a last line without LF loses a
+// final CR too): what the UIDL digest hashes, so LF and CRLF spools agree.
+inline std::string_view without_line_ending(std::string_view line) {
+    if (line.ends_with('\n'))
+        line.remove_suffix(1);
+    if (line.ends_with('\r'))
+        line.remove_suffix(1);
+    return line;
+}
+
 // ^>+From  — an mboxrd-escaped From_ line, sent with one '>' less.
 inline bool is_escaped_from_line(std::string_view line) {
     size_t i = 0;

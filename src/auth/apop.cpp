@@ -119,20 +119,12 @@ Result<std::optional<std::string>> find_apop_secret(const std::string &path,
         return file.error();
     std::string *text = &file->text;
     std::optional<std::string> found;
-    MalformedLineLog malformed("apop secrets file", path);
-    std::string why;
-    for_each_line(*text, [&](std::string_view line, size_t line_number) {
-        auto entry = parse_apop_secret_line(line, why);
-        if (!entry) {
-            if (!why.empty())
-                malformed.warn(line_number, why);
-            return;
-        }
-        // First match wins; keep scanning so timing does not reveal the position.
-        if (!found && entry->name == name)
-            found = std::move(entry->secret);
-    });
-    malformed.finish();
+    for_each_entry(*text, "apop secrets file", path, parse_apop_secret_line,
+                   [&](ApopSecret &entry) {
+                       // First match wins.
+                       if (!found && entry.name == name)
+                           found = std::move(entry.secret);
+                   });
     wipe_secret(*text);
     return found;
 }

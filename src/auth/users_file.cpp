@@ -29,22 +29,13 @@ Result<UserLookup> lookup_user(const std::string &users_file, std::string_view n
         return text.error();
 
     UserLookup found;
-    MalformedLineLog malformed("users file", users_file);
-    std::string why;
-    for_each_line(*text, [&](std::string_view line, size_t line_number) {
-        auto entry = parse_user_line(line, why);
-        if (!entry) {
-            if (!why.empty())
-                malformed.warn(line_number, why);
-            return;
-        }
-        if (found.scheme_like.empty() && !entry->hash.empty() && !entry->disabled())
-            found.scheme_like = entry->hash;
-        // First match wins; keep scanning so timing does not reveal the position.
-        if (!found.entry && entry->name == name)
-            found.entry = std::move(*entry);
+    for_each_entry(*text, "users file", users_file, parse_user_line, [&](UserEntry &entry) {
+        if (found.scheme_like.empty() && !entry.hash.empty() && !entry.disabled())
+            found.scheme_like = entry.hash;
+        // First match wins.
+        if (!found.entry && entry.name == name)
+            found.entry = std::move(entry);
     });
-    malformed.finish();
     return found;
 }
 

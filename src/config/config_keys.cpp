@@ -26,20 +26,20 @@ constexpr unsigned kMaxAuthFailuresLimit = 1000; // more is brute force, not a f
 // or a takeover does not live for ever.
 constexpr unsigned kMaxPreauthProcessConnections = 1000000;
 
-Status set_path(std::string_view value, std::string &field) {
-    auto path = parse_absolute_path(value);
-    if (!path)
-        return path.error();
-    field = std::move(*path);
+// Stores a parsed value in its field, or passes the parser's error on.
+template <class T> Status assign(Result<T> parsed, T &field) {
+    if (!parsed)
+        return parsed.error();
+    field = std::move(*parsed);
     return {};
 }
 
+Status set_path(std::string_view value, std::string &field) {
+    return assign(parse_absolute_path(value), field);
+}
+
 Status set_count(std::string_view value, unsigned min, unsigned max, unsigned &field) {
-    auto count = parse_count(value, min, max);
-    if (!count)
-        return count.error();
-    field = *count;
-    return {};
+    return assign(parse_count(value, min, max), field);
 }
 
 Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, unsigned &field) {
@@ -51,11 +51,7 @@ Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, uns
 }
 
 Status set_yes_no(std::string_view value, bool &field) {
-    auto yes = parse_yes_no(value);
-    if (!yes)
-        return yes.error();
-    field = *yes;
-    return {};
+    return assign(parse_yes_no(value), field);
 }
 
 // Space or comma separated SASL mechanism names (RFC 5034); empty: no AUTH.
@@ -124,6 +120,9 @@ std::vector<std::string> seconds(unsigned s) {
 std::vector<std::string> number(unsigned n) {
     return one(std::to_string(n));
 }
+std::vector<std::string> yes_no(bool yes) {
+    return one(yes ? "yes" : "no");
+}
 
 std::vector<std::string> listen_values(const Config &config) {
     std::vector<std::string> values;
@@ -157,13 +156,7 @@ const std::array<ConfigKey, 26> kKeys = {{
     {"drop_dir", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.drop_dir); },
      [](const C &c) { return one(c.drop_dir); }},
     {"lock_methods", kOnce, kNonEmpty,
-     [](V v, C &c) {
-         auto methods = parse_lock_methods(v);
-         if (!methods)
-             return Status(methods.error());
-         c.lock_methods = std::move(*methods);
-         return Status();
-     },
+     [](V v, C &c) { return assign(parse_lock_methods(v), c.lock_methods); },
      [](const C &c) { return one(format_lock_methods(c.lock_methods)); }},
     {"lock_timeout", kOnce, kNonEmpty,
      [](V v, C &c) { return set_seconds(v, 0, kMaxTimeoutMs, c.lock_timeout_s); },
@@ -189,23 +182,10 @@ const std::array<ConfigKey, 26> kKeys = {{
     {"max_auth_failures", kOnce, kNonEmpty,
      [](V v, C &c) { return set_count(v, 1, kMaxAuthFailuresLimit, c.max_auth_failures); },
      [](const C &c) { return number(c.max_auth_failures); }},
-    {"enable_last", kOnce, kNonEmpty,
-     [](V v, C &c) {
-         auto yes = parse_yes_no(v);
-         if (!yes)
-             return Status(yes.error());
-         c.enable_last = *yes;
-         return Status();
-     },
-     [](const C &c) { return one(c.enable_last ? "yes" : "no"); }},
+    {"enable_last", kOnce, kNonEmpty, [](V v, C &c) { return set_yes_no(v, c.enable_last); },
+     [](const C &c) { return yes_no(c.enable_last); }},
     {"mail_privileged_group", kOnce, kMayBeEmpty,
-     [](V v, C &c) {
-         auto group = parse_group_name(v);
-         if (!group)
-             return Status(group.error());
-         c.mail_privileged_group = std::move(*group);
-         return Status();
-     },
+     [](V v, C &c) { return assign(parse_group_name(v), c.mail_privileged_group); },
      [](const C &c) { return one(c.mail_privileged_group); }},
     {"unprivileged_user", kOnce, kNonEmpty,
      [](V v, C &c) {
@@ -233,13 +213,13 @@ const std::array<ConfigKey, 26> kKeys = {{
      },
      [](const C &c) { return one(c.system_users ? "system" : "file"); }},
     {"apop", kOnce, kNonEmpty, [](V v, C &c) { return set_yes_no(v, c.apop); },
-     [](const C &c) { return one(c.apop ? "yes" : "no"); }},
+     [](const C &c) { return yes_no(c.apop); }},
     {"apop_secrets_file", kOnce, kNonEmpty,
      [](V v, C &c) { return set_path(v, c.apop_secrets_file); },
      [](const C &c) { return one(c.apop_secrets_file); }},
     {"allow_plaintext", kOnce, kNonEmpty,
      [](V v, C &c) { return set_yes_no(v, c.allow_plaintext); },
-     [](const C &c) { return one(c.allow_plaintext ? "yes" : "no"); }},
+     [](const C &c) { return yes_no(c.allow_plaintext); }},
     {"auth_mechanisms", kOnce, kMayBeEmpty, set_auth_mechanisms,
      [](const C &c) {
          std::string text;

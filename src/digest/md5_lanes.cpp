@@ -121,9 +121,8 @@ template <class Vector, size_t Lanes>
 
 // 16 lanes, in 4 SSE2 or 2 AVX2 registers per word: the steps of one
 // register depend on each other, so interleaving independent ones hides
-// their latency. Hashing 32 KiB of 380..530-octet inputs, on the
-// development VM: one by one 570 MB/s; SSE2 4 lanes 765, 8 lanes 1460, 16
-// lanes 1830 MB/s; AVX2 8 lanes 1390, 16 lanes 2270, 32 lanes 2360 MB/s.
+// their latency. 16 is the fastest on SSE2 and close to AVX2's best
+// (bench/NOTES.md).
 typedef uint32_t U32x16 __attribute__((vector_size(64)));
 constexpr size_t kLanes = 16;
 

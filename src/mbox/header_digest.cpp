@@ -1,6 +1,8 @@
 // The digest half of a message's identity: see message_identity.h.
 #include "message_identity.h"
 
+#include "popper/wire.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -37,14 +39,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && is_space(s.back()))
         s.remove_suffix(1);
     return s;
-}
-
-std::string_view without_line_ending(std::string_view line) {
-    if (!line.empty() && line.back() == '\n')
-        line.remove_suffix(1);
-    if (!line.empty() && line.back() == '\r')
-        line.remove_suffix(1);
-    return line;
 }
 
 // RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.

@@ -12,14 +12,6 @@ namespace {
 
 constexpr std::string_view kFromPrefix = "From ";
 
-std::string_view without_line_ending(std::string_view line) {
-    if (line.ends_with('\n'))
-        line.remove_suffix(1);
-    if (line.ends_with('\r'))
-        line.remove_suffix(1);
-    return line;
-}
-
 class MboxScanner {
 public:
     MboxScanner(MboxLineReader &reader, DigestBatch &digests)

@@ -36,8 +36,8 @@ inline constexpr size_t kDigestBatchMessages = 256;
 // Digests of messages computed together, several at a time (md5_each): the
 // octets each message's HeaderDigest would have hashed, back to back, and
 // the number of the message whose entry gets the digest. Why: MD5 of one
-// short input is a chain of dependent steps that leaves the CPU mostly idle
-// (scalar MD5 was a quarter of a first login's CPU).
+// short input is a chain of dependent steps that leaves the CPU mostly idle,
+// and was a large share of a first login's CPU (bench/NOTES.md).
 class DigestBatch {
 public:
     explicit DigestBatch(MessageList &messages);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Concurrency stress of the maildrop (issue 5 §3), bounded in count and time.
+"""Concurrency stress of the maildrop, bounded in count and time.
 
 An MTA-style deliverer appends messages (our own dotlock + fcntl appender,
 or Debian's real procmail) while several POP clients repeatedly log in,

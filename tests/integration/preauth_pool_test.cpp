@@ -44,8 +44,18 @@ protected:
         host.set_config("max_auth_failures", "1");
     }
 
+    // Waits until pre-login process `pid` is done with its connection: idle
+    // again, or exited after its share. It reports idle to the listener
+    // before its title says so, and the listener reads reports before it
+    // accepts, so the next connection finds it idle however slow the machine.
+    void wait_done(pid_t pid) {
+        EXPECT_TRUE(wait_until([&] {
+            return process_gone(pid) || process_title(pid) == "popperd: pre-login (idle)";
+        })) << "pre-login process " << pid << " still busy";
+    }
+
     // A connection whose one failed login is logged by the pre-login process
-    // that served it: returns that process's pid.
+    // that served it: returns that process's pid, once it is done (wait_done).
     pid_t failed_login_pid() {
         size_t before = daemon().log_lines_with("authentication failure: user=alice").size();
         PopClient client = connect();
@@ -58,7 +68,11 @@ protected:
             lines = daemon().log_lines_with("authentication failure: user=alice");
             return lines.size() > before;
         }));
-        return lines.size() > before ? pid_of_log_line(lines[before]) : -1;
+        if (lines.size() <= before)
+            return -1;
+        const pid_t pid = pid_of_log_line(lines[before]);
+        wait_done(pid);
+        return pid;
     }
 
     // The listener's child that shows this title, once there is one.
@@ -90,6 +104,7 @@ TEST_F(PreauthPool, OnePreloginProcessServesConsecutiveConnections) {
     PopClient client = login();
     EXPECT_TRUE(client.command("STAT").starts_with("+OK 2 "));
     EXPECT_EQ(client.command("QUIT"), bye_reply(2));
+    wait_done(first);
     EXPECT_EQ(failed_login_pid(), first);
 }
 
@@ -127,9 +142,11 @@ TEST_F(PreauthPool, AClientThatLeavesBeforeLoggingInFreesTheProcessForTheNext) {
     {
         PopClient gone = connect(); // greeting read, then closed
     }
+    wait_done(first);
     PopClient quits = connect();
     EXPECT_EQ(quits.command("QUIT"), "+OK Bye");
     EXPECT_TRUE(quits.wait_closed());
+    wait_done(first);
     EXPECT_EQ(failed_login_pid(), first);
 }
 
@@ -215,6 +232,7 @@ TEST_F(PreauthPool, SigtermToOneSessionBeforeLoginEndsThatConnectionOnly) {
     EXPECT_EQ(client.read_line(), "");
     EXPECT_TRUE(client.closed());
     // The pooled process was not asked to stop: it serves the next one.
+    wait_done(pooled);
     EXPECT_EQ(failed_login_pid(), pooled);
 }
 

@@ -151,6 +151,15 @@ TEST(Wire, PopLineOctetsPerLine) {
     EXPECT_EQ(pop_line_octets(""), 0u);
 }
 
+TEST(Wire, WithoutLineEndingDropsLfOrCrlf) {
+    EXPECT_EQ(without_line_ending("abc\n"), "abc");
+    EXPECT_EQ(without_line_ending("abc\r\n"), "abc");
+    EXPECT_EQ(without_line_ending("abc\r"), "abc");
+    EXPECT_EQ(without_line_ending("abc\n\n"), "abc\n");
+    EXPECT_EQ(without_line_ending("abc"), "abc");
+    EXPECT_EQ(without_line_ending(""), "");
+}
+
 TEST(Wire, PopSizeEqualsEncodedSizeLessStuffingAndTerminatorOnGeneratedMessages) {
     std::mt19937 rng(1939);
     for (int i = 0; i < 20000; ++i) {
