@@ -7,7 +7,6 @@
 #include "popper/users_file.h"
 #include "session_state.h"
 
-#include <algorithm>
 #include <sys/stat.h>
 #include <thread>
 
@@ -121,7 +120,7 @@ void enter_transaction(Session& s, const UserEntry& entry) {
 }
 
 void handle_user(Session& s, const CommandLine& cmd) {
-    if (!s.config.allow_plaintext)
+    if (!s.policy.offered(LoginMechanism::user_pass))
         return s.writer.err("[AUTH] Plaintext authentication disallowed");
     if (cmd.args.size() != 1) return s.writer.err("Usage: USER name");
     // Same answer for every name: whether it exists is told by PASS only.
@@ -145,25 +144,23 @@ std::string secret_or_dummy(const Config& config, const std::string& user, bool&
     return std::move(**secret);
 }
 
-bool mechanism_enabled(const Config& config, const std::string& name) {
-    return std::find(config.auth_mechanisms.begin(), config.auth_mechanisms.end(), name) !=
-           config.auth_mechanisms.end();
-}
-
 } // namespace
 
 AuthVerdict check_credentials(const Config& config, const AuthContext& context,
                               const AuthRequest& request, std::optional<UserEntry>& entry) {
     entry.reset();
-    const std::string& mech = request.mechanism;
-    bool plaintext = mech == "PASS" || mech == "PLAIN" || mech == "LOGIN";
     // The pre-login process is not trusted to have enforced the policy.
-    if (plaintext && !config.allow_plaintext) return {false, "plaintext-disallowed"};
-    if (mech == "APOP" && (!config.apop || context.apop_stamp.empty()))
-        return {false, "apop-disabled"};
-    if (mech != "PASS" && mech != "APOP" && !mechanism_enabled(config, mech))
-        return {false, "mechanism-disabled"};
-    if (mech == "CRAM-MD5") {
+    auto mech = parse_login_mechanism(request.mechanism);
+    if (!mech) return {false, "mechanism-disabled"};
+    bool apop = *mech == LoginMechanism::apop;
+    switch (auth_policy(config).offer(*mech)) {
+    case Offer::plaintext_disallowed: return {false, "plaintext-disallowed"};
+    case Offer::disabled: return {false, apop ? "apop-disabled" : "mechanism-disabled"};
+    case Offer::offered: break;
+    }
+    if (apop && context.apop_stamp.empty()) return {false, "apop-disabled"};
+    bool plaintext = sends_password(*mech);
+    if (*mech == LoginMechanism::cram_md5) {
         // Each challenge this process made is good for one answer.
         auto& used = context.cram_used;
         size_t i = 0;
@@ -196,7 +193,7 @@ AuthVerdict check_credentials(const Config& config, const AuthContext& context,
         bool has_secret = false;
         std::string secret =
             secret_or_dummy(config, is_valid_user_name(name) ? name : std::string(), has_secret);
-        matches = mech == "APOP" ? verify_apop(secret, context.apop_stamp, request.secret)
+        matches = apop ? verify_apop(secret, context.apop_stamp, request.secret)
                                  : verify_cram_md5(secret, request.challenge, request.secret);
         wipe_secret(secret);
         if (!lookup.entry) return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
@@ -242,12 +239,13 @@ void submit_credentials(Session& s, AuthRequest request) {
 }
 
 void handle_pass(Session& s, const CommandLine& cmd) {
-    if (!s.config.allow_plaintext)
+    if (!s.policy.offered(LoginMechanism::user_pass))
         return s.writer.err("[AUTH] Plaintext authentication disallowed");
     if (s.pending_user.empty()) return s.writer.err("Send USER first");
     std::string name = std::move(s.pending_user);
     s.pending_user.clear();
-    submit_credentials(s, AuthRequest{"PASS", name, cmd.rest, {}});
+    submit_credentials(s, AuthRequest{std::string(login_mechanism_name(LoginMechanism::user_pass)),
+                                      name, cmd.rest, {}});
 }
 
 void handle_quit(Session& s, const CommandLine& cmd) {

@@ -19,14 +19,6 @@ std::string host_name() {
     return buf;
 }
 
-bool offered(const Config& config, SaslMechanism mechanism) {
-    if (sasl_sends_password(mechanism) && !config.allow_plaintext) return false;
-    std::string_view name = sasl_mechanism_name(mechanism);
-    for (const auto& m : config.auth_mechanisms)
-        if (m == name) return true;
-    return false;
-}
-
 // Reads one continuation line; false when the client went away or waited
 // too long (the session then ends without a reply).
 bool read_continuation(Session& s, std::string& line) {
@@ -52,13 +44,13 @@ const std::string& next_cram_challenge(Session& s) {
 AuthContext make_auth_context(const Config& config) {
     AuthContext context;
     std::string host = host_name();
-    if (config.apop) {
+    const AuthPolicy policy = auth_policy(config);
+    if (policy.offered(LoginMechanism::apop)) {
         auto stamp = new_apop_stamp(host);
         if (stamp) context.apop_stamp = *stamp;
         else log_error("APOP stamp: " + stamp.error().message());
     }
-    for (const auto& m : config.auth_mechanisms) {
-        if (m != "CRAM-MD5") continue;
+    if (policy.offered(LoginMechanism::cram_md5)) {
         // One challenge per attempt the session allows (RFC 2195 §2 form).
         for (unsigned i = 0; i < config.max_auth_failures; ++i) {
             auto challenge = new_apop_stamp(host);
@@ -70,10 +62,12 @@ AuthContext make_auth_context(const Config& config) {
 }
 
 void handle_apop(Session& s, const CommandLine& cmd) {
-    if (!s.config.apop || s.auth == nullptr || s.auth->apop_stamp.empty())
+    if (!s.policy.offered(LoginMechanism::apop) || s.auth == nullptr ||
+        s.auth->apop_stamp.empty())
         return s.writer.err("APOP is not enabled");
     if (cmd.args.size() != 2) return s.writer.err("Usage: APOP name digest");
-    submit_credentials(s, AuthRequest{"APOP", cmd.args[0], cmd.args[1], {}});
+    submit_credentials(s, AuthRequest{std::string(login_mechanism_name(LoginMechanism::apop)),
+                                      cmd.args[0], cmd.args[1], {}});
 }
 
 void handle_auth(Session& s, const CommandLine& cmd) {
@@ -81,16 +75,17 @@ void handle_auth(Session& s, const CommandLine& cmd) {
         // Not in RFC 5034, but what many clients probe: the mechanisms.
         s.writer.ok("Supported SASL mechanisms follow");
         for (auto m : {SaslMechanism::plain, SaslMechanism::login, SaslMechanism::cram_md5})
-            if (offered(s.config, m)) s.writer.raw(std::string(sasl_mechanism_name(m)) + "\r\n");
+            if (s.policy.offered(login_mechanism(m)))
+                s.writer.raw(std::string(sasl_mechanism_name(m)) + "\r\n");
         s.writer.raw(".\r\n");
         return;
     }
     if (cmd.args.size() > 2) return s.writer.err("Usage: AUTH mechanism [initial-response]");
     auto mechanism = parse_sasl_mechanism(cmd.args[0]);
-    if (mechanism && sasl_sends_password(*mechanism) && !s.config.allow_plaintext)
+    Offer offer = mechanism ? s.policy.offer(login_mechanism(*mechanism)) : Offer::disabled;
+    if (offer == Offer::plaintext_disallowed)
         return s.writer.err("[AUTH] Plaintext authentication disallowed");
-    if (!mechanism || !offered(s.config, *mechanism))
-        return s.writer.err("Unsupported authentication mechanism");
+    if (offer != Offer::offered) return s.writer.err("Unsupported authentication mechanism");
     SaslExchange exchange(*mechanism, next_cram_challenge(s));
     std::optional<std::string_view> initial;
     if (cmd.args.size() == 2) initial = cmd.args[1];
@@ -114,7 +109,8 @@ void handle_auth(Session& s, const CommandLine& cmd) {
     }
     SaslCredentials& c = step.credentials;
     bool cram = c.mechanism == SaslMechanism::cram_md5;
-    submit_credentials(s, AuthRequest{std::string(sasl_mechanism_name(c.mechanism)), c.user,
+    std::string name(login_mechanism_name(login_mechanism(c.mechanism)));
+    submit_credentials(s, AuthRequest{std::move(name), c.user,
                                       cram ? c.digest_hex : c.password,
                                       cram ? c.challenge : std::string()});
 }

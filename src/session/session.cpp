@@ -166,15 +166,13 @@ void handle_capa(Session& s, const CommandLine& cmd) {
     if (!cmd.args.empty()) return s.writer.err("CAPA takes no argument");
     s.writer.ok("Capability list follows");
     s.writer.raw("TOP\r\n");
-    if (s.state == Pop3State::authorization && s.config.allow_plaintext) s.writer.raw("USER\r\n");
-    if (s.state == Pop3State::authorization) {
+    if (s.state == Pop3State::authorization && s.policy.offered(LoginMechanism::user_pass))
+        s.writer.raw("USER\r\n");
+    if (s.state == Pop3State::authorization && !s.policy.sasl.empty()) {
         // RFC 5034 §3: only the mechanisms really offered.
-        std::string sasl;
-        for (const auto& m : s.config.auth_mechanisms) {
-            if ((m == "PLAIN" || m == "LOGIN") && !s.config.allow_plaintext) continue;
-            sasl += " " + m;
-        }
-        if (!sasl.empty()) s.writer.raw("SASL" + sasl + "\r\n");
+        std::string sasl = "SASL";
+        for (SaslMechanism m : s.policy.sasl) sasl += " " + std::string(sasl_mechanism_name(m));
+        s.writer.raw(sasl + "\r\n");
     }
     s.writer.raw("UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
     s.writer.raw("IMPLEMENTATION popperd\r\n.\r\n");

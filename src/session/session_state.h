@@ -2,6 +2,7 @@
 #pragma once
 
 #include "popper/auth_channel.h"
+#include "popper/auth_policy.h"
 #include "popper/command_line.h"
 #include "popper/config.h"
 #include "popper/line_reader.h"
@@ -28,9 +29,11 @@ struct SessionStats {
 
 struct Session {
     Session(const Config& c, PeerInfo p, int in_fd, int out_fd)
-        : config(c), peer(std::move(p)), reader(in_fd, kMaxCommandLineOctets), writer(out_fd) {}
+        : config(c), policy(auth_policy(c)), peer(std::move(p)),
+          reader(in_fd, kMaxCommandLineOctets), writer(out_fd) {}
 
     const Config& config;
+    const AuthPolicy policy;
     PeerInfo peer;
     LineReader reader;
     ReplyWriter writer;
