@@ -3,6 +3,7 @@
 #include "popper/apop.h"
 #include "popper/auth_policy.h"
 #include "popper/config.h"
+#include "popper/ip_address.h"
 #include "popper/listener.h"
 #include "popper/log.h"
 #include "popper/privileges.h"
@@ -43,7 +44,7 @@ int serve_one(const popper::Config& config, int fd) {
     popper::install_session_signals();
     note_privileges();
     return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd,
-                               popper::describe_peer(fd));
+                               popper::PeerInfo{popper::peer_address_text(fd)});
 }
 
 } // namespace

@@ -10,11 +10,8 @@
 namespace popper {
 
 struct PeerInfo {
-    std::string address; // "192.0.2.1", "::1", or "local" when not a socket
+    std::string address; // peer_address_text(): "192.0.2.1", "::1", or "local"
 };
-
-// Describes the client on `fd` by getpeername(2).
-PeerInfo describe_peer(int fd);
 
 // Runs the whole session and returns the process exit status. The
 // pre-login part runs in a child forked for this connection.

@@ -4,6 +4,7 @@
 
 #include "preauth_pool.h"
 
+#include "popper/ip_address.h"
 #include "popper/log.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
@@ -194,7 +195,7 @@ int run_listener(Config config, const std::string& config_path,
             if (!(pfds[i].revents & POLLIN)) continue;
             UniqueFd client(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
             if (!client) continue;
-            std::string address = describe_peer(client.get()).address;
+            std::string address = peer_address_text(client.get());
             if (children.address_of.size() >= config.max_sessions) {
                 log_warning("connection refused: addr=" + address + " reason=max_sessions");
                 refuse(client.get(), "Too many connections, try again later");

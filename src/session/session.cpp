@@ -2,12 +2,10 @@
 // no pipelined command waits, enforce the timeouts of each state.
 #include "popper/session.h"
 
-#include "popper/ip_address.h"
 #include "popper/log.h"
 #include "popper/proc_title.h"
 #include "session_state.h"
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <cstring>
 #include <netinet/in.h>
@@ -131,23 +129,6 @@ void install_session_signals() {
     ::sigaction(SIGHUP, &sa, nullptr);
     sa.sa_handler = SIG_DFL;
     ::sigaction(SIGCHLD, &sa, nullptr);
-}
-
-PeerInfo describe_peer(int fd) {
-    struct sockaddr_storage addr {};
-    socklen_t len = sizeof addr;
-    if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0)
-        return {"local"};
-    if (addr.ss_family == AF_INET)
-        return {ip_text(reinterpret_cast<struct sockaddr_in*>(&addr)->sin_addr)};
-    if (addr.ss_family == AF_INET6) {
-        const struct in6_addr& in6 = reinterpret_cast<struct sockaddr_in6*>(&addr)->sin6_addr;
-        if (!IN6_IS_ADDR_V4MAPPED(&in6)) return {ip_text(in6)};
-        struct in_addr in {};
-        std::memcpy(&in, &in6.s6_addr[12], sizeof in);
-        return {ip_text(in)};
-    }
-    return {"local"};
 }
 
 void set_session_title(const Session& s) {
