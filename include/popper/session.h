@@ -30,6 +30,7 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
 
 // Set by SIGTERM: a session puts the mail back and ends at the next command.
 void request_session_shutdown();
+bool session_shutdown_requested();
 
 // Signals of a session process (listener child, inetd, systemd Accept=yes):
 // SIGTERM/SIGINT end it gracefully (an UPDATE in progress completes first),

@@ -8,6 +8,7 @@
 #include "popper/log.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
+#include "popper/reply_writer.h"
 #include "popper/session.h"
 
 #include <csignal>
@@ -69,9 +70,10 @@ struct Children {
 };
 
 // Answered by the listener itself, before forking: RFC 3206 [SYS/TEMP].
+// Never waits for the client: what does not fit at once is dropped.
 void refuse(int fd, const char* why) {
-    std::string reply = std::string("-ERR [SYS/TEMP] ") + why + "\r\n";
-    (void)!::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    (void)write_error_reply(fd, std::string("[SYS/TEMP] ") + why);
 }
 
 std::string listener_title(const std::vector<ListeningSocket>& sockets) {

@@ -46,7 +46,7 @@ bool enter_sandbox(const Config& config) {
 [[noreturn]] void run_preauth(const Config& config, const AuthContext& context, int in_fd,
                               int out_fd, const PeerInfo& peer, int channel) {
     if (!enter_sandbox(config)) {
-        (void)!::write(out_fd, "-ERR [SYS/TEMP] Internal error\r\n", 32);
+        (void)write_error_reply(out_fd, "[SYS/TEMP] Internal error");
         ::_exit(1);
     }
     serve_preauth_connection(config, context, in_fd, out_fd, peer, channel);
@@ -112,13 +112,10 @@ int serve_after_preauth(const Config& config, const AuthContext& context, int in
     if (!outcome.login) {
         // Stopping, and the pre-login process ended without telling the
         // client (the signal reached it late, or not at all): say it here.
-        if (session_shutdown_requested() && !outcome.said_goodbye) {
-            static constexpr char kBye[] = "-ERR [SYS/TEMP] Server shutting down\r\n";
-            (void)!::write(out_fd, kBye, sizeof kBye - 1);
-        } else if (!outcome.ended_cleanly) {
-            static constexpr char kLost[] = "-ERR [SYS/TEMP] Internal error, try again later\r\n";
-            (void)!::write(out_fd, kLost, sizeof kLost - 1);
-        }
+        if (session_shutdown_requested() && !outcome.said_goodbye)
+            (void)write_error_reply(out_fd, "[SYS/TEMP] Server shutting down");
+        else if (!outcome.ended_cleanly)
+            (void)write_error_reply(out_fd, "[SYS/TEMP] Internal error, try again later");
         return 0;
     }
     channel.reset();

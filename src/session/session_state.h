@@ -9,7 +9,7 @@
 #include "popper/maildrop.h"
 #include "popper/session.h"
 #include "popper/users_file.h"
-#include "reply_writer.h"
+#include "popper/reply_writer.h"
 
 #include <chrono>
 #include <optional>
@@ -56,7 +56,6 @@ struct Session {
 
 void set_session_title(const Session& s);
 void tune_socket(int fd, unsigned idle_timeout_s);
-bool session_shutdown_requested();
 // What SIGTERM must wake: the client socket, and the pre-login child to
 // pass the signal to (0: none).
 void set_session_signal_targets(int client_fd, pid_t forward_to);
