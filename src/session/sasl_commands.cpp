@@ -6,18 +6,9 @@
 #include "popper/sasl.h"
 #include "session_state.h"
 
-#include <climits>
-#include <unistd.h>
-
 namespace popper {
 
 namespace {
-
-std::string host_name() {
-    char buf[HOST_NAME_MAX + 1] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-    return buf;
-}
 
 // Reads one continuation line; false when the client went away or waited
 // too long (the session then ends without a reply).
@@ -40,26 +31,6 @@ const std::string& next_cram_challenge(Session& s) {
 }
 
 } // namespace
-
-AuthContext make_auth_context(const Config& config) {
-    AuthContext context;
-    std::string host = host_name();
-    const AuthPolicy policy = auth_policy(config);
-    if (policy.offered(LoginMechanism::apop)) {
-        auto stamp = new_apop_stamp(host);
-        if (stamp) context.apop_stamp = *stamp;
-        else log_error("APOP stamp: " + stamp.error().message());
-    }
-    if (policy.offered(LoginMechanism::cram_md5)) {
-        // One challenge per attempt the session allows (RFC 2195 §2 form).
-        for (unsigned i = 0; i < config.max_auth_failures; ++i) {
-            auto challenge = new_apop_stamp(host);
-            if (challenge) context.cram_challenges.push_back(*challenge);
-        }
-    }
-    context.cram_used.assign(context.cram_challenges.size(), false);
-    return context;
-}
 
 void handle_apop(Session& s, const CommandLine& cmd) {
     if (!s.policy.offered(LoginMechanism::apop) || s.auth == nullptr ||

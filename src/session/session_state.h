@@ -3,6 +3,7 @@
 
 #include "popper/auth_channel.h"
 #include "popper/auth_policy.h"
+#include "popper/credentials.h"
 #include "popper/command_line.h"
 #include "popper/config.h"
 #include "popper/line_reader.h"
@@ -50,7 +51,7 @@ struct Session {
     uint32_t highest_accessed = 0;  // RFC 1460 LAST
     int auth_channel = -1;          // set in the pre-login process only
     bool handed_over = false;       // the pre-login process passed the login on
-    const struct AuthContext* auth = nullptr; // the login's APOP stamp and CRAM challenges
+    const AuthContext* auth = nullptr; // the login's APOP stamp and CRAM challenges
     SessionStats stats;
 };
 
@@ -64,19 +65,6 @@ void set_session_signal_targets(int client_fd, pid_t forward_to);
 inline constexpr int kExitSaidShutdown = 75; // sysexits.h EX_TEMPFAIL
 int serve_commands(Session& s);
 
-// Made by the privileged process before it forks the pre-login one, so a
-// compromised pre-login process cannot choose the challenges it replays.
-struct AuthContext {
-    std::string apop_stamp;                   // empty unless apop = yes
-    std::vector<std::string> cram_challenges; // one per allowed attempt
-    mutable std::vector<bool> cram_used;
-};
-AuthContext make_auth_context(const Config& config);
-
-// The privileged side of a login: checks a request from the pre-login
-// process against the users file and secrets; fills `entry` on success.
-AuthVerdict check_credentials(const Config& config, const AuthContext& context,
-                              const AuthRequest& request, std::optional<UserEntry>& entry);
 // Sends credentials to the privileged process and answers the client.
 void submit_credentials(Session& s, AuthRequest request);
 void fail_login(Session& s, const std::string& name, const char* reason);
