@@ -6,6 +6,7 @@
 
 #include "popper/ip_address.h"
 #include "popper/log.h"
+#include "popper/prelogin.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
 #include "popper/reply_writer.h"

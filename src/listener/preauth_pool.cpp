@@ -2,6 +2,7 @@
 
 #include "popper/auth_channel.h"
 #include "popper/log.h"
+#include "popper/prelogin.h"
 #include "popper/session.h"
 
 #include <algorithm>

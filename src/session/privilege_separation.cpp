@@ -9,9 +9,9 @@
 #include "popper/auth_channel.h"
 #include "popper/log.h"
 #include "popper/privileges.h"
+#include "popper/prelogin.h"
 #include "popper/proc_title.h"
 #include "popper/session.h"
-#include "session_state.h"
 
 #include <csignal>
 #include <cstring>
