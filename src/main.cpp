@@ -6,6 +6,7 @@
 #include "popper/ip_address.h"
 #include "popper/listener.h"
 #include "popper/log.h"
+#include "popper/preauth_sandbox.h"
 #include "popper/prelogin.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"

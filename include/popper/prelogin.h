@@ -24,10 +24,4 @@ int run_session(const Config &config, int in_fd, int out_fd, const PeerInfo &pee
 int run_session_with_pooled_preauth(const Config &config, int fd, const PeerInfo &peer,
                                     UniqueFd channel);
 
-// A pooled pre-login process (forked by the listener, as root): enters the
-// sandbox, then serves the connections passed on `control` one after
-// another, up to config.preauth_process_connections, reporting "idle"
-// between them. Never returns.
-[[noreturn]] void run_preauth_process(const Config &config, UniqueFd control);
-
 } // namespace popper

@@ -2,10 +2,9 @@
 // any protocol byte, signals delivered through a self-pipe.
 #include "popper/listener.h"
 
-#include "preauth_pool.h"
-
 #include "popper/ip_address.h"
 #include "popper/log.h"
+#include "popper/preauth_pool.h"
 #include "popper/prelogin.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
