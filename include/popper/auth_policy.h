@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -19,7 +20,10 @@
 namespace popper {
 
 enum class LoginMechanism { user_pass, apop, plain, login, cram_md5 };
-inline constexpr size_t kLoginMechanisms = 5;
+// Every mechanism, each at the index of its value.
+inline constexpr LoginMechanism kLoginMechanisms[] = {
+    LoginMechanism::user_pass, LoginMechanism::apop, LoginMechanism::plain, LoginMechanism::login,
+    LoginMechanism::cram_md5};
 
 // The name in the auth channel's requests: "PASS" (USER/PASS), "APOP",
 // "PLAIN", "LOGIN", "CRAM-MD5".
@@ -35,7 +39,7 @@ bool sends_password(LoginMechanism mechanism);
 enum class Offer { offered, plaintext_disallowed, disabled };
 
 struct AuthPolicy {
-    std::array<Offer, kLoginMechanisms> offers{}; // indexed by LoginMechanism
+    std::array<Offer, std::size(kLoginMechanisms)> offers{}; // indexed by LoginMechanism
     // The SASL mechanisms offered, in the order auth_mechanisms lists them:
     // CAPA's SASL line.
     std::vector<SaslMechanism> sasl;

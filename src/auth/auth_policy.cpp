@@ -4,14 +4,6 @@
 
 namespace popper {
 
-namespace {
-
-constexpr LoginMechanism kEveryMechanism[] = {LoginMechanism::user_pass, LoginMechanism::apop,
-                                              LoginMechanism::plain, LoginMechanism::login,
-                                              LoginMechanism::cram_md5};
-
-} // namespace
-
 std::string_view login_mechanism_name(LoginMechanism mechanism) {
     switch (mechanism) {
     case LoginMechanism::user_pass:
@@ -29,7 +21,7 @@ std::string_view login_mechanism_name(LoginMechanism mechanism) {
 }
 
 std::optional<LoginMechanism> parse_login_mechanism(std::string_view name) {
-    for (LoginMechanism m : kEveryMechanism)
+    for (LoginMechanism m : kLoginMechanisms)
         if (name == login_mechanism_name(m))
             return m;
     return std::nullopt;
@@ -62,7 +54,7 @@ AuthPolicy auth_policy(const Config &config) {
                            [m](SaslMechanism s) { return login_mechanism(s) == m; });
     };
     AuthPolicy policy;
-    for (LoginMechanism m : kEveryMechanism) {
+    for (LoginMechanism m : kLoginMechanisms) {
         bool on = m == LoginMechanism::user_pass ? true
                   : m == LoginMechanism::apop    ? config.apop
                                                  : is_listed(m);

@@ -128,7 +128,7 @@ void handle_auth(Session& s, const CommandLine& cmd) {
     if (cmd.args.empty()) {
         // Not in RFC 5034, but what many clients probe: the mechanisms.
         s.writer.ok("Supported SASL mechanisms follow");
-        for (auto m : {SaslMechanism::plain, SaslMechanism::login, SaslMechanism::cram_md5})
+        for (SaslMechanism m : kSaslMechanisms)
             if (s.policy.offered(login_mechanism(m)))
                 s.writer.raw(std::string(sasl_mechanism_name(m)) + "\r\n");
         s.writer.raw(".\r\n");

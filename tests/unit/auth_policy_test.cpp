@@ -64,6 +64,8 @@ TEST(AuthPolicy, ChannelNamesRoundTripAndNothingElseParses) {
     for (LoginMechanism m : {LoginMechanism::user_pass, LoginMechanism::apop, LoginMechanism::plain,
                              LoginMechanism::login, LoginMechanism::cram_md5})
         EXPECT_EQ(parse_login_mechanism(login_mechanism_name(m)), m);
+    for (size_t i = 0; i < std::size(kLoginMechanisms); ++i)
+        EXPECT_EQ(static_cast<size_t>(kLoginMechanisms[i]), i);
     EXPECT_EQ(login_mechanism_name(LoginMechanism::user_pass), "PASS");
     EXPECT_EQ(login_mechanism_name(LoginMechanism::cram_md5), "CRAM-MD5");
     EXPECT_FALSE(parse_login_mechanism("plain"));
