@@ -55,7 +55,7 @@ void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view log
     if (!cmd.args.empty()) return s.writer.err("CAPA takes no argument");
     s.writer.ok("Capability list follows");
     s.writer.raw("TOP\r\n");
-    s.writer.raw(login_lines);
+    if (!login_lines.empty()) s.writer.raw(login_lines);
     s.writer.raw("UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
     s.writer.raw("IMPLEMENTATION popperd\r\n.\r\n");
 }
