@@ -22,17 +22,6 @@ bool running_as_root();
 
 namespace popper {
 
-// Makes sure `dir` can be the pre-login chroot: creates it (0755, root) when
-// missing; refuses one not owned by root or writable by group or others.
-// Call at startup, as root.
-Status prepare_preauth_chroot(const std::string& dir);
-
-// The pre-login process's sandbox: chroot into `chroot_dir`, drop to `user`
-// (or nobody, with a warning) with no supplementary groups, and tight
-// rlimits (no new processes or files, no core dumps, bounded memory). No-op
-// when not root.
-Status enter_preauth_sandbox(const std::string& user, const std::string& chroot_dir);
-
 // Looks up the ids of `unprivileged_user` (or nobody) and `mail_group` and
 // remembers them for enter_preauth_sandbox and become_user in this process
 // and every process it forks afterwards. Call as root at start and after

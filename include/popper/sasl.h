@@ -37,6 +37,9 @@ inline constexpr size_t kMaxSaslResponseOctets = 8192;
 inline constexpr size_t kMaxSaslLineOctets = base64_encoded_size(kMaxSaslResponseOctets);
 
 enum class SaslMechanism { plain, login, cram_md5 };
+// Every mechanism, in the order AUTH without arguments lists them.
+inline constexpr SaslMechanism kSaslMechanisms[] = {SaslMechanism::plain, SaslMechanism::login,
+                                                    SaslMechanism::cram_md5};
 
 // "PLAIN", "LOGIN", "CRAM-MD5", in any case (clients differ); nullopt for a
 // mechanism we do not implement.

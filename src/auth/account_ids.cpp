@@ -1,6 +1,6 @@
 // The lookups behind enter_preauth_sandbox and become_user, and the memory
 // of their answers that remember_account_ids fills (popper/privileges.h).
-#include "account_ids.h"
+#include "popper/account_ids.h"
 
 #include "popper/io.h"
 #include "popper/log.h"

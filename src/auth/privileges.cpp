@@ -2,7 +2,7 @@
 // proof that root cannot be regained. Each failure names the call and user.
 #include "popper/privileges.h"
 
-#include "account_ids.h"
+#include "popper/account_ids.h"
 
 #include <algorithm>
 #include <cerrno>

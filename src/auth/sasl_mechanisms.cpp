@@ -67,7 +67,7 @@ SaslCredentials::~SaslCredentials() {
 }
 
 std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name) {
-    for (SaslMechanism m : {SaslMechanism::plain, SaslMechanism::login, SaslMechanism::cram_md5}) {
+    for (SaslMechanism m : kSaslMechanisms) {
         if (equals_ignoring_case(name, sasl_mechanism_name(m)))
             return m;
     }

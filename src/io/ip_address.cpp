@@ -1,7 +1,10 @@
 #include "popper/ip_address.h"
 
+#include <arpa/inet.h>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <sys/socket.h>
 
 namespace popper {
 
@@ -80,6 +83,52 @@ std::string ip_text(const struct in6_addr& address) {
     }
     if (best >= 0 && best + best_len == 8) out += ':';
     return out;
+}
+
+namespace {
+
+// One end of a socket as text, with ":port" when asked (an IPv6 address then
+// in brackets); nullopt when the address is neither IPv4 nor IPv6.
+std::optional<std::string> address_text(const struct sockaddr_storage& address, bool with_port) {
+    std::string host;
+    uint16_t port = 0;
+    bool bracket = false;
+    if (address.ss_family == AF_INET) {
+        const auto& in = reinterpret_cast<const struct sockaddr_in&>(address);
+        host = ip_text(in.sin_addr);
+        port = ntohs(in.sin_port);
+    } else if (address.ss_family == AF_INET6) {
+        const auto& in6 = reinterpret_cast<const struct sockaddr_in6&>(address);
+        port = ntohs(in6.sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+            struct in_addr in {};
+            std::memcpy(&in, &in6.sin6_addr.s6_addr[12], sizeof in);
+            host = ip_text(in);
+        } else {
+            host = ip_text(in6.sin6_addr);
+            bracket = true;
+        }
+    } else {
+        return std::nullopt;
+    }
+    if (!with_port) return host;
+    return (bracket ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+} // namespace
+
+std::string peer_address_text(int fd) {
+    struct sockaddr_storage address {};
+    socklen_t len = sizeof address;
+    if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&address), &len) != 0) return "local";
+    return address_text(address, false).value_or("local");
+}
+
+std::string local_address_text(int fd) {
+    struct sockaddr_storage address {};
+    socklen_t len = sizeof address;
+    if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &len) != 0) return "?";
+    return address_text(address, true).value_or("unix");
 }
 
 } // namespace popper

@@ -2,11 +2,13 @@
 // any protocol byte, signals delivered through a self-pipe.
 #include "popper/listener.h"
 
-#include "preauth_pool.h"
-
+#include "popper/ip_address.h"
 #include "popper/log.h"
+#include "popper/preauth_pool.h"
+#include "popper/prelogin.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
+#include "popper/reply_writer.h"
 #include "popper/session.h"
 
 #include <csignal>
@@ -68,9 +70,10 @@ struct Children {
 };
 
 // Answered by the listener itself, before forking: RFC 3206 [SYS/TEMP].
+// Never waits for the client: what does not fit at once is dropped.
 void refuse(int fd, const char* why) {
-    std::string reply = std::string("-ERR [SYS/TEMP] ") + why + "\r\n";
-    (void)!::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    (void)write_error_reply(fd, std::string("[SYS/TEMP] ") + why);
 }
 
 std::string listener_title(const std::vector<ListeningSocket>& sockets) {
@@ -194,7 +197,7 @@ int run_listener(Config config, const std::string& config_path,
             if (!(pfds[i].revents & POLLIN)) continue;
             UniqueFd client(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
             if (!client) continue;
-            std::string address = describe_peer(client.get()).address;
+            std::string address = peer_address_text(client.get());
             if (children.address_of.size() >= config.max_sessions) {
                 log_warning("connection refused: addr=" + address + " reason=max_sessions");
                 refuse(client.get(), "Too many connections, try again later");

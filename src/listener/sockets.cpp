@@ -19,21 +19,6 @@ constexpr int kListenBacklog = 511;
 // sd_listen_fds(3): passed descriptors start at 3.
 constexpr int kSystemdFirstFd = 3;
 
-std::string socket_name(int fd) {
-    struct sockaddr_storage addr {};
-    socklen_t len = sizeof addr;
-    if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) return "?";
-    if (addr.ss_family == AF_INET) {
-        auto* in = reinterpret_cast<struct sockaddr_in*>(&addr);
-        return ip_text(in->sin_addr) + ":" + std::to_string(ntohs(in->sin_port));
-    }
-    if (addr.ss_family == AF_INET6) {
-        auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&addr);
-        return "[" + ip_text(in6->sin6_addr) + "]:" + std::to_string(ntohs(in6->sin6_port));
-    }
-    return "unix";
-}
-
 Result<ListeningSocket> bind_one(const ListenAddress& address) {
     struct sockaddr_storage addr {};
     socklen_t len = 0;
@@ -61,7 +46,7 @@ Result<ListeningSocket> bind_one(const ListenAddress& address) {
     if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), len) != 0)
         return Error::from_errno("bind", address.text);
     if (::listen(fd.get(), kListenBacklog) != 0) return Error::from_errno("listen", address.text);
-    std::string name = socket_name(fd.get());
+    std::string name = local_address_text(fd.get());
     return ListeningSocket{std::move(fd), name};
 }
 
@@ -94,7 +79,7 @@ InheritedSockets take_systemd_sockets() {
         socklen_t len = sizeof listening;
         if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) continue;
         if (listening) {
-            inherited.listening.push_back({UniqueFd(fd), socket_name(fd)});
+            inherited.listening.push_back({UniqueFd(fd), local_address_text(fd)});
         } else if (inherited.connection_fd < 0) {
             inherited.connection_fd = fd;
         }

@@ -1,6 +1,6 @@
-#include "reply_writer.h"
+#include "popper/reply_writer.h"
 
-#include "session_state.h"
+#include "popper/session.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -65,6 +65,12 @@ bool ReplyWriter::flush() {
     }
     size_ = 0;
     return ok;
+}
+
+bool write_error_reply(int fd, std::string_view text) {
+    ReplyWriter reply(fd);
+    reply.err(text);
+    return reply.flush();
 }
 
 } // namespace popper

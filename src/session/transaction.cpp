@@ -1,9 +1,10 @@
-// The TRANSACTION state (RFC 1939 §5): STAT LIST UIDL RETR TOP DELE NOOP
-// RSET, and RFC 1460's LAST for old clients.
+// The TRANSACTION state (RFC 1939 §5), entered by login.cpp with the
+// maildrop open: STAT LIST UIDL RETR TOP DELE NOOP RSET, RFC 1460's LAST for
+// old clients, and CAPA. QUIT leads to UPDATE (update.cpp).
+#include "commands.h"
 #include "popper/io.h"
 #include "popper/log.h"
 #include "popper/wire.h"
-#include "session_state.h"
 
 #include <algorithm>
 #include <memory>
@@ -96,8 +97,6 @@ bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder, std::s
     return s.writer.flush_if_large();
 }
 
-} // namespace
-
 void handle_stat(Session& s, const CommandLine& cmd) {
     if (!cmd.args.empty()) return s.writer.err("STAT takes no argument");
     s.writer.ok(maildrop_summary(s));
@@ -187,5 +186,27 @@ void handle_last(Session& s, const CommandLine& cmd) {
     if (!cmd.args.empty()) return s.writer.err("LAST takes no argument");
     s.writer.ok(std::to_string(s.highest_accessed));
 }
+
+void capa_after_login(Session& s, const CommandLine& cmd) { reply_capabilities(s, cmd, ""); }
+
+bool last_enabled(const Config& config) { return config.enable_last; }
+
+constexpr Command kCommands[] = {
+    {"CAPA", capa_after_login},
+    {"STAT", handle_stat},
+    {"LIST", handle_list},
+    {"UIDL", handle_uidl},
+    {"RETR", handle_retr},
+    {"TOP", handle_top},
+    {"DELE", handle_dele},
+    {"NOOP", handle_noop},
+    {"RSET", handle_rset},
+    {.keyword = "LAST", .handler = handle_last, .enabled = last_enabled},
+    {"QUIT", handle_quit},
+};
+
+} // namespace
+
+std::span<const Command> transaction_commands() { return kCommands; }
 
 } // namespace popper

@@ -1,4 +1,5 @@
 #include "popper/privileges.h"
+#include "popper/preauth_sandbox.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,7 @@
-#include "account_ids.h"
+// The pre-login sandbox: chroot, the unprivileged account, rlimits.
+#include "popper/preauth_sandbox.h"
+
+#include "popper/account_ids.h"
 #include "popper/privileges.h"
 
 #include <cerrno>

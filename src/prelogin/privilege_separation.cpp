@@ -1,17 +1,15 @@
-// One connection, two processes (privilege separation, after popa3d and
-// qmail's checkpassword): a pre-login process, chrooted and unprivileged,
-// speaks POP3 until the client has sent credentials; the privileged process
-// checks them, and after success becomes the mailbox owner and serves the
-// rest of the session. Only typed messages of auth_channel.h pass between.
-// The pre-login process is the privileged one's own child, or (with
-// preauth_process_connections > 1) a pooled process of the listener that
-// serves connections one after another.
+// The session process, the privileged side of the boundary
+// (popper/prelogin.h): it makes the login's challenges, starts or is given
+// a pre-login process, answers its requests, and after a login serves the
+// rest of the session as the mailbox owner.
+#include "popper/prelogin.h"
+
 #include "popper/auth_channel.h"
+#include "popper/credentials.h"
 #include "popper/log.h"
-#include "popper/privileges.h"
 #include "popper/proc_title.h"
 #include "popper/session.h"
-#include "session_state.h"
+#include "preauth_process.h"
 
 #include <csignal>
 #include <cstring>
@@ -22,36 +20,6 @@
 namespace popper {
 
 namespace {
-
-// The pre-login side of one connection, in either kind of pre-login process.
-void serve_preauth_connection(const Config& config, const AuthContext& context, int in_fd,
-                              int out_fd, const PeerInfo& peer, int channel) {
-    Session s(config, peer, in_fd, out_fd);
-    s.auth_channel = channel;
-    s.auth = &context;
-    set_proc_title("popperd: [" + peer.address + "] AUTH (pre-login)");
-    // RFC 1939 §7: the stamp in the greeting announces APOP.
-    s.writer.ok(context.apop_stamp.empty() ? "popperd ready" : "popperd ready " + context.apop_stamp);
-    int code = serve_commands(s);
-    if (!s.handed_over) (void)send_preauth_end(channel, {code == kExitSaidShutdown});
-}
-
-// Both kinds of pre-login process, once forked (as root).
-bool enter_sandbox(const Config& config) {
-    auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
-    if (!sandboxed) log_error("pre-login sandbox: " + sandboxed.error().message());
-    return static_cast<bool>(sandboxed);
-}
-
-[[noreturn]] void run_preauth(const Config& config, const AuthContext& context, int in_fd,
-                              int out_fd, const PeerInfo& peer, int channel) {
-    if (!enter_sandbox(config)) {
-        (void)!::write(out_fd, "-ERR [SYS/TEMP] Internal error\r\n", 32);
-        ::_exit(1);
-    }
-    serve_preauth_connection(config, context, in_fd, out_fd, peer, channel);
-    ::_exit(0);
-}
 
 struct Login {
     UserEntry entry;
@@ -112,13 +80,10 @@ int serve_after_preauth(const Config& config, const AuthContext& context, int in
     if (!outcome.login) {
         // Stopping, and the pre-login process ended without telling the
         // client (the signal reached it late, or not at all): say it here.
-        if (session_shutdown_requested() && !outcome.said_goodbye) {
-            static constexpr char kBye[] = "-ERR [SYS/TEMP] Server shutting down\r\n";
-            (void)!::write(out_fd, kBye, sizeof kBye - 1);
-        } else if (!outcome.ended_cleanly) {
-            static constexpr char kLost[] = "-ERR [SYS/TEMP] Internal error, try again later\r\n";
-            (void)!::write(out_fd, kLost, sizeof kLost - 1);
-        }
+        if (session_shutdown_requested() && !outcome.said_goodbye)
+            (void)write_error_reply(out_fd, "[SYS/TEMP] Server shutting down");
+        else if (!outcome.ended_cleanly)
+            (void)write_error_reply(out_fd, "[SYS/TEMP] Internal error, try again later");
         return 0;
     }
     channel.reset();
@@ -155,7 +120,7 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
     if (child == 0) {
         channel.reset();
         set_session_signal_targets(out_fd, 0);
-        run_preauth(config, context, in_fd, out_fd, peer, pair[1]);
+        run_fresh_preauth(config, context, in_fd, out_fd, peer, pair[1]);
     }
     // The pre-login child owns the client until login: SIGTERM goes to it,
     // and it says goodbye.
@@ -179,52 +144,6 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
         return 1;
     }
     return serve_after_preauth(config, context, fd, fd, peer, std::move(channel), 0);
-}
-
-namespace {
-
-// One connection the listener passed; its descriptors close on return.
-void serve_pooled_connection(const Config& config, PreauthConnection c) {
-    auto challenges = receive_login_challenges(c.channel.get());
-    if (!challenges) {
-        // Its session process is gone: nobody to check credentials.
-        log_error("pre-login process: " + challenges.error().message());
-        return;
-    }
-    std::vector<bool> unused(challenges->cram.size(), false);
-    const AuthContext context{std::move(challenges->apop_stamp), std::move(challenges->cram),
-                              std::move(unused)};
-    set_session_signal_targets(c.client.get(), 0);
-    serve_preauth_connection(config, context, c.client.get(), c.client.get(),
-                             PeerInfo{c.peer_address}, c.channel.get());
-    set_session_signal_targets(-1, 0);
-}
-
-} // namespace
-
-[[noreturn]] void run_preauth_process(const Config& config, UniqueFd control) {
-    if (!enter_sandbox(config)) ::_exit(1);
-    for (unsigned served = 0; served < config.preauth_process_connections;) {
-        set_proc_title("popperd: pre-login (idle)");
-        auto connection = receive_preauth_connection(control.get());
-        if (!connection && connection.error().errnum == EINTR) {
-            if (session_shutdown_requested()) break;
-            continue;
-        }
-        if (!connection) {
-            log_error("pre-login process: " + connection.error().message());
-            break;
-        }
-        if (!*connection) break; // retired by the listener
-        ++served;
-        // Idle again after every connection, served or not: the listener
-        // counts this process busy until it says so.
-        serve_pooled_connection(config, std::move(**connection));
-        if (session_shutdown_requested()) break;
-        if (served < config.preauth_process_connections && !send_preauth_idle(control.get()))
-            break;
-    }
-    ::_exit(0);
 }
 
 } // namespace popper

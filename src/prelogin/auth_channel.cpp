@@ -1,3 +1,5 @@
+// The auth channel's messages (popper/auth_channel.h): one datagram each,
+// fields separated by NUL, refused when malformed or oversized.
 #include "popper/auth_channel.h"
 
 #include <cerrno>

@@ -1,8 +1,9 @@
-#include "preauth_pool.h"
+#include "popper/preauth_pool.h"
 
 #include "popper/auth_channel.h"
 #include "popper/log.h"
 #include "popper/session.h"
+#include "preauth_process.h"
 
 #include <algorithm>
 #include <csignal>
