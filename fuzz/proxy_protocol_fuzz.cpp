@@ -23,15 +23,18 @@
 namespace {
 
 void require(bool condition) {
-    if (!condition) std::abort();
+    if (!condition)
+        std::abort();
 }
 
 void check_network_list(std::string_view text) {
     auto list = popper::parse_network_list(text);
-    if (!list) return;
+    if (!list)
+        return;
     auto again = popper::parse_network_list(list->text());
     require(again && again->text() == list->text());
-    for (const auto& network : list->networks) require(network.contains(network.base));
+    for (const auto& network : list->networks)
+        require(network.contains(network.base));
 }
 
 } // namespace
@@ -54,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (step->header) {
             require(step->header->octets == have); // never read past the header
             require(whole && whole->header && whole->header->octets == have);
-            if (step->header->version == 1) require(have <= popper::kProxyV1MaxOctets);
+            if (step->header->version == 1)
+                require(have <= popper::kProxyV1MaxOctets);
             break;
         }
         require(step->need_octets > have);

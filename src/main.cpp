@@ -57,14 +57,30 @@ int main(int argc, char** argv) {
     int opt;
     while ((opt = ::getopt(argc, argv, "c:fitnVh")) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'f': foreground = true; break;
-        case 'i': inetd = true; break;
-        case 't': check = true; break;
-        case 'n': print = true; break;
-        case 'V': std::printf("popperd %s\n", POPPER_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return kExitUsage;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'i':
+            inetd = true;
+            break;
+        case 't':
+            check = true;
+            break;
+        case 'n':
+            print = true;
+            break;
+        case 'V':
+            std::printf("popperd %s\n", POPPER_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return kExitUsage;
         }
     }
     if (optind != argc) {
@@ -106,9 +122,11 @@ int main(int argc, char** argv) {
         }
     }
 
-    if (inetd) return serve_one(*config, STDIN_FILENO);
+    if (inetd)
+        return serve_one(*config, STDIN_FILENO);
     auto inherited = popper::take_systemd_sockets();
-    if (inherited.connection_fd >= 0) return serve_one(*config, inherited.connection_fd);
+    if (inherited.connection_fd >= 0)
+        return serve_one(*config, inherited.connection_fd);
 
     std::vector<popper::ListeningSocket> sockets;
     if (!inherited.listening.empty()) {

@@ -15,7 +15,7 @@ using namespace popper::passwd;
 // configuration is read only when a file the command uses comes from it,
 // and is an error only when the users file does; a secrets file it cannot
 // name is POPPER_DEFAULT_APOP_SECRETS.
-popper::Result<Files> files_for(const Options &o) {
+popper::Result<Files> files_for(const Options& o) {
     Files files;
     files.users_file = o.users_file.value_or("");
     files.apop_file = o.apop_file.value_or(POPPER_DEFAULT_APOP_SECRETS);
@@ -39,7 +39,7 @@ popper::Result<Files> files_for(const Options &o) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     Options options;
     if (auto stop = parse_options(argc, argv, options))
         return *stop;

@@ -53,6 +53,6 @@ struct AuthPolicy {
     }
 };
 
-AuthPolicy auth_policy(const Config &config);
+AuthPolicy auth_policy(const Config& config);
 
 } // namespace popper

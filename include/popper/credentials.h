@@ -21,14 +21,14 @@ struct AuthContext {
     std::vector<std::string> cram_challenges; // one per allowed attempt
     mutable std::vector<bool> cram_used;
 };
-AuthContext make_auth_context(const Config &config);
+AuthContext make_auth_context(const Config& config);
 
 // Checks `request` against the auth policy (the pre-login process is not
 // trusted to have done so), the users file and the secrets; fills `entry`
 // when the login is granted. Unknown users, invalid names and wrong answers
 // cost the same work (invariant 5); the verdict's reason says which for the
 // log. Each CRAM-MD5 challenge of `context` is good for one answer.
-AuthVerdict check_credentials(const Config &config, const AuthContext &context,
-                              const AuthRequest &request, std::optional<UserEntry> &entry);
+AuthVerdict check_credentials(const Config& config, const AuthContext& context,
+                              const AuthRequest& request, std::optional<UserEntry>& entry);
 
 } // namespace popper

@@ -49,8 +49,8 @@ namespace popper {
 // `mbox_st`, atomically: into cache_path + ".tmp" (O_CREAT|O_EXCL|O_NOFOLLOW,
 // mode 0600; one left by a crashed save is removed first), then renamed over
 // cache_path. Not fsynced: a file torn by a crash fails its checksum.
-Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
-                        const struct stat &mbox_st);
+Status save_index_cache(const std::string& cache_path, const MboxIndex& index,
+                        const struct stat& mbox_st);
 
 // The cached index of the mailbox open as `mbox_fd`, whose fstat is
 // `mbox_st`. nullopt, not an error, when there is no usable cache: missing,
@@ -58,15 +58,15 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
 // version, truncated, failing its checksum or validation, or not a regular
 // file of ours with one link. An error only when reading fails (EIO ...).
 // The entries are read from disk straight into the index's own storage.
-Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
-                                                  const struct stat &mbox_st);
+Result<std::optional<MboxIndex>> load_index_cache(const std::string& cache_path, int mbox_fd,
+                                                  const struct stat& mbox_st);
 
 // The cache follows the file: after the mailbox, unchanged, was renamed
 // (its ctime changed, perhaps its inode: a copy across filesystems), the
 // cache saved for its state `was` is stamped with its state `now`, a write
 // of the 56-octet stat block. An error when the file is not that cache.
-Status restamp_index_cache(const std::string &cache_path, const struct stat &was,
-                          const struct stat &now);
+Status restamp_index_cache(const std::string& cache_path, const struct stat& was,
+                           const struct stat& now);
 
 // The layout above, for tests and the fuzzer, which edit cache files.
 inline constexpr size_t kIndexCacheHeaderOctets = 13 * 8;
@@ -77,6 +77,6 @@ inline constexpr size_t kIndexCacheCountsOffset = 9 * 8; // messages, repeats, X
 // the rest, so that a test or the fuzzer can reach the validation after it.
 // A length that is not a header, 8 and a multiple of 8 (no cache has one) is
 // left as is.
-void reseal_index_cache(std::string &file);
+void reseal_index_cache(std::string& file);
 
 } // namespace popper

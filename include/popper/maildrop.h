@@ -69,7 +69,7 @@ public:
 private:
     MaildropSettings settings_;
     UniqueFd session_lock_;
-    UniqueFd drop_fd_; // empty: an empty mailbox, nothing to put back
+    UniqueFd drop_fd_;      // empty: an empty mailbox, nothing to put back
     UniqueFd retired_file_; // drop_fd_ after a commit, see release_retired_file()
     std::string drop_path_;
     MboxIndex index_;

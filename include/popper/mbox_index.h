@@ -60,37 +60,37 @@ static_assert(std::is_trivially_copyable_v<MessageEntry> &&
 class MessageList {
 public:
     MessageList() = default;
-    MessageList(const MessageList &other);
-    MessageList &operator=(const MessageList &other);
-    MessageList(MessageList &&other) noexcept;
-    MessageList &operator=(MessageList &&other) noexcept;
+    MessageList(const MessageList& other);
+    MessageList& operator=(const MessageList& other);
+    MessageList(MessageList&& other) noexcept;
+    MessageList& operator=(MessageList&& other) noexcept;
     ~MessageList();
 
     // Throw std::bad_alloc when the kernel refuses memory.
-    void push_back(const MessageEntry &entry);
+    void push_back(const MessageEntry& entry);
     // Makes the list `count` entries long; entries added are all zero bytes,
     // ready to be read into (the index cache fills them straight from disk).
     void resize(size_t count);
 
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
-    MessageEntry *data() { return data_; }
-    const MessageEntry *data() const { return data_; }
-    MessageEntry &operator[](size_t i) { return data_[i]; }
-    const MessageEntry &operator[](size_t i) const { return data_[i]; }
-    const MessageEntry &at(size_t i) const; // std::out_of_range past the end
-    MessageEntry &back() { return data_[size_ - 1]; }
-    const MessageEntry &back() const { return data_[size_ - 1]; }
-    MessageEntry *begin() { return data_; }
-    MessageEntry *end() { return data_ + size_; }
-    const MessageEntry *begin() const { return data_; }
-    const MessageEntry *end() const { return data_ + size_; }
+    MessageEntry* data() { return data_; }
+    const MessageEntry* data() const { return data_; }
+    MessageEntry& operator[](size_t i) { return data_[i]; }
+    const MessageEntry& operator[](size_t i) const { return data_[i]; }
+    const MessageEntry& at(size_t i) const; // std::out_of_range past the end
+    MessageEntry& back() { return data_[size_ - 1]; }
+    const MessageEntry& back() const { return data_[size_ - 1]; }
+    MessageEntry* begin() { return data_; }
+    MessageEntry* end() { return data_ + size_; }
+    const MessageEntry* begin() const { return data_; }
+    const MessageEntry* end() const { return data_ + size_; }
 
 private:
     void reserve(size_t count);
     void release();
 
-    MessageEntry *data_ = nullptr;
+    MessageEntry* data_ = nullptr;
     size_t size_ = 0;
     size_t mapped_octets_ = 0; // whole pages
 };
@@ -147,12 +147,12 @@ inline constexpr size_t kIndexBufferOctets = 128 * 1024;
 
 // Indexes bytes already in memory. Error when the data is not an mbox (does
 // not begin with "From "). Empty input is an empty mailbox.
-Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,
                                    size_t buffer_octets = kIndexBufferOctets);
 // Indexes the first `size` bytes of a file, reading it sequentially with
 // pread; same results as index_mbox_bytes on the same bytes. A file shorter
 // than `size` (it shrank) is an error.
-Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string& path,
                                   size_t buffer_octets = kIndexBufferOctets);
 
 } // namespace popper

@@ -23,20 +23,20 @@ struct IpAddress {
 
     // 192.0.2.1, 2001:db8::1 (ip_text, as inet_ntop writes them).
     std::string text() const;
-    friend bool operator==(const IpAddress &, const IpAddress &) = default;
+    friend bool operator==(const IpAddress&, const IpAddress&) = default;
 };
 
 // Strict numeric forms only (inet_pton(3)): no names, no leading zeros in
 // IPv4, no zone index. IPv4-mapped IPv6 becomes IPv4.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
 // The address of an AF_INET or AF_INET6 socket address; nullopt otherwise.
-std::optional<IpAddress> ip_address_of(const struct sockaddr_storage &address);
+std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address);
 
 struct Network {
     IpAddress base; // with the bits past prefix_bits zero
     unsigned prefix_bits = 0;
 
-    bool contains(const IpAddress &address) const;
+    bool contains(const IpAddress& address) const;
     std::string text() const; // "192.0.2.0/24"
 };
 
@@ -49,7 +49,7 @@ Result<Network> parse_network(std::string_view text);
 struct NetworkList {
     std::vector<Network> networks;
 
-    bool contains(const IpAddress &address) const;
+    bool contains(const IpAddress& address) const;
     bool empty() const { return networks.empty(); }
     std::string text() const; // "192.0.2.0/24, ::1/128"
 };

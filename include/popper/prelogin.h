@@ -17,11 +17,11 @@ namespace popper {
 
 // Runs the whole session in this process and a pre-login child forked for
 // it, and returns the process exit status.
-int run_session(const Config &config, int in_fd, int out_fd, const PeerInfo &peer);
+int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer);
 
 // The same with the pre-login part in a pooled process of the listener, to
 // which the listener passes `fd` and the other end of `channel`.
-int run_session_with_pooled_preauth(const Config &config, int fd, const PeerInfo &peer,
+int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo& peer,
                                     UniqueFd channel);
 
 } // namespace popper

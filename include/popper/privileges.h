@@ -14,7 +14,7 @@ namespace popper {
 // Refuses uid/gid 0 and -1, and a mail group with gid 0. Errors name the
 // failing call and carry the user `name` as path ("setresuid alice: ...");
 // after an error the process may be half-dropped and must not serve the user.
-Status become_user(uid_t uid, gid_t gid, const std::string &mail_group, const std::string &name);
+Status become_user(uid_t uid, gid_t gid, const std::string& mail_group, const std::string& name);
 // True when the real, effective or saved uid is 0: any of them can regain root.
 bool running_as_root();
 

@@ -63,7 +63,7 @@ struct Session {
     // checked in this process (check_credentials), which then becomes the
     // mailbox owner; tests of the session alone do that.
     int auth_channel = -1;
-    bool handed_over = false; // the pre-login process passed the login on
+    bool handed_over = false;          // the pre-login process passed the login on
     const AuthContext* auth = nullptr; // the login's APOP stamp and CRAM challenges
     SessionStats stats;
 };

@@ -86,12 +86,12 @@ public:
     // Encodes the next piece of the stored message to `out`, which has room
     // for max_wire_octets(piece.size()); returns the octets written. After
     // complete() the rest of the message is ignored.
-    size_t encode(std::string_view piece, char *out);
+    size_t encode(std::string_view piece, char* out);
     // TOP: every line asked for has been encoded; further input is not needed.
     bool complete() const { return complete_; }
     // After the last piece: the final CRLF if the last line had none, then
     // ".\r\n", to `out` with room for max_wire_octets(0); returns the octets.
-    size_t finish(char *out);
+    size_t finish(char* out);
 
 private:
     // Where the next stored octet falls: at a line's start (where '.' and
@@ -102,15 +102,15 @@ private:
 
     WireEncoder(bool top, uint64_t body_lines) : top_(top), body_lines_left_(body_lines) {}
     struct Cursor {
-        const char *in;
-        char *out;
+        const char* in;
+        char* out;
     };
-    Cursor start_line(Cursor at, const char *end);
-    Cursor copy_plain_lines(Cursor at, const char *begin, const char *end);
-    Cursor copy_lines(Cursor at, const char *begin, const char *end);
-    bool ends_crlf(const char *lf, const char *begin) const;
+    Cursor start_line(Cursor at, const char* end);
+    Cursor copy_plain_lines(Cursor at, const char* begin, const char* end);
+    Cursor copy_lines(Cursor at, const char* begin, const char* end);
+    bool ends_crlf(const char* lf, const char* begin) const;
     void end_line(bool blank);
-    char *release_held(char *out) const;
+    char* release_held(char* out) const;
 
     bool top_;
     uint64_t body_lines_left_;

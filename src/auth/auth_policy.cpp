@@ -44,9 +44,9 @@ bool sends_password(LoginMechanism mechanism) {
            mechanism == LoginMechanism::login;
 }
 
-AuthPolicy auth_policy(const Config &config) {
+AuthPolicy auth_policy(const Config& config) {
     std::vector<SaslMechanism> listed;
-    for (const auto &name : config.auth_mechanisms)
+    for (const auto& name : config.auth_mechanisms)
         if (auto m = parse_sasl_mechanism(name))
             listed.push_back(*m);
     auto is_listed = [&listed](LoginMechanism m) {
@@ -58,7 +58,7 @@ AuthPolicy auth_policy(const Config &config) {
         bool on = m == LoginMechanism::user_pass ? true
                   : m == LoginMechanism::apop    ? config.apop
                                                  : is_listed(m);
-        Offer &offer = policy.offers[static_cast<size_t>(m)];
+        Offer& offer = policy.offers[static_cast<size_t>(m)];
         if (sends_password(m) && !config.allow_plaintext)
             offer = Offer::plaintext_disallowed;
         else

@@ -11,8 +11,10 @@ namespace popper {
 namespace {
 
 void append_decimal(std::string& out, unsigned value) {
-    if (value >= 100) out += static_cast<char>('0' + value / 100);
-    if (value >= 10) out += static_cast<char>('0' + value / 10 % 10);
+    if (value >= 100)
+        out += static_cast<char>('0' + value / 100);
+    if (value >= 10)
+        out += static_cast<char>('0' + value / 10 % 10);
     out += static_cast<char>('0' + value % 10);
 }
 
@@ -30,7 +32,8 @@ void append_hex(std::string& out, unsigned value) {
 
 void append_ipv4(std::string& out, const uint8_t* bytes) {
     for (int i = 0; i < 4; ++i) {
-        if (i > 0) out += '.';
+        if (i > 0)
+            out += '.';
         append_decimal(out, bytes[i]);
     }
 }
@@ -49,7 +52,8 @@ std::string ip_text(const struct in_addr& address) {
 std::string ip_text(const struct in6_addr& address) {
     const uint8_t* bytes = address.s6_addr;
     unsigned groups[8];
-    for (int i = 0; i < 8; ++i) groups[i] = unsigned{bytes[2 * i]} << 8 | bytes[2 * i + 1];
+    for (int i = 0; i < 8; ++i)
+        groups[i] = unsigned{bytes[2 * i]} << 8 | bytes[2 * i + 1];
     // The first longest run of zero groups, if at least two long, becomes "::".
     int best = -1, best_len = 0;
     for (int i = 0; i < 8;) {
@@ -58,22 +62,26 @@ std::string ip_text(const struct in6_addr& address) {
             continue;
         }
         int len = 0;
-        while (i + len < 8 && groups[i + len] == 0) ++len;
+        while (i + len < 8 && groups[i + len] == 0)
+            ++len;
         if (len > best_len) {
             best = i;
             best_len = len;
         }
         i += len;
     }
-    if (best_len < 2) best = -1;
+    if (best_len < 2)
+        best = -1;
 
     std::string out;
     for (int i = 0; i < 8; ++i) {
         if (best >= 0 && i >= best && i < best + best_len) {
-            if (i == best) out += ':';
+            if (i == best)
+                out += ':';
             continue;
         }
-        if (i > 0) out += ':';
+        if (i > 0)
+            out += ':';
         // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d).
         if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && groups[5] == 0xffff))) {
             append_ipv4(out, bytes + 12);
@@ -81,7 +89,8 @@ std::string ip_text(const struct in6_addr& address) {
         }
         append_hex(out, groups[i]);
     }
-    if (best >= 0 && best + best_len == 8) out += ':';
+    if (best >= 0 && best + best_len == 8)
+        out += ':';
     return out;
 }
 
@@ -111,7 +120,8 @@ std::optional<std::string> address_text(const struct sockaddr_storage& address, 
     } else {
         return std::nullopt;
     }
-    if (!with_port) return host;
+    if (!with_port)
+        return host;
     return (bracket ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
@@ -120,14 +130,16 @@ std::optional<std::string> address_text(const struct sockaddr_storage& address, 
 std::string peer_address_text(int fd) {
     struct sockaddr_storage address {};
     socklen_t len = sizeof address;
-    if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&address), &len) != 0) return "local";
+    if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&address), &len) != 0)
+        return "local";
     return address_text(address, false).value_or("local");
 }
 
 std::string local_address_text(int fd) {
     struct sockaddr_storage address {};
     socklen_t len = sizeof address;
-    if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &len) != 0) return "?";
+    if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&address), &len) != 0)
+        return "?";
     return address_text(address, true).value_or("unix");
 }
 

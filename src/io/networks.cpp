@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-IpAddress from_in6(const struct in6_addr &in6) {
+IpAddress from_in6(const struct in6_addr& in6) {
     IpAddress address;
     if (std::memcmp(in6.s6_addr, kMappedPrefix, sizeof kMappedPrefix) == 0) {
         std::memcpy(address.bytes.data(), in6.s6_addr + 12, 4);
@@ -24,7 +24,7 @@ IpAddress from_in6(const struct in6_addr &in6) {
     return address;
 }
 
-unsigned width(const IpAddress &address) {
+unsigned width(const IpAddress& address) {
     return address.v6 ? 128 : 32;
 }
 
@@ -61,19 +61,19 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
     return std::nullopt;
 }
 
-std::optional<IpAddress> ip_address_of(const struct sockaddr_storage &address) {
+std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address) {
     if (address.ss_family == AF_INET) {
         IpAddress ip;
-        const auto *in = reinterpret_cast<const struct sockaddr_in *>(&address);
+        const auto* in = reinterpret_cast<const struct sockaddr_in*>(&address);
         std::memcpy(ip.bytes.data(), &in->sin_addr, 4);
         return ip;
     }
     if (address.ss_family == AF_INET6)
-        return from_in6(reinterpret_cast<const struct sockaddr_in6 *>(&address)->sin6_addr);
+        return from_in6(reinterpret_cast<const struct sockaddr_in6*>(&address)->sin6_addr);
     return std::nullopt;
 }
 
-bool Network::contains(const IpAddress &address) const {
+bool Network::contains(const IpAddress& address) const {
     if (address.v6 != base.v6)
         return false;
     const unsigned whole = prefix_bits / 8, rest = prefix_bits % 8;
@@ -115,8 +115,8 @@ Result<Network> parse_network(std::string_view text) {
     return network;
 }
 
-bool NetworkList::contains(const IpAddress &address) const {
-    for (const auto &network : networks)
+bool NetworkList::contains(const IpAddress& address) const {
+    for (const auto& network : networks)
         if (network.contains(address))
             return true;
     return false;
@@ -124,7 +124,7 @@ bool NetworkList::contains(const IpAddress &address) const {
 
 std::string NetworkList::text() const {
     std::string out;
-    for (const auto &network : networks) {
+    for (const auto& network : networks) {
         if (!out.empty())
             out += ", ";
         out += network.text();

@@ -26,7 +26,7 @@ struct LockedSpool {
     SpoolLock lock;
 };
 
-bool spool_was_replaced(const DropFiles &files, const SpoolFile &locked) {
+bool spool_was_replaced(const DropFiles& files, const SpoolFile& locked) {
     struct stat now {};
     bool exists = ::lstat(files.spool.c_str(), &now) == 0;
     if (!locked.fd)
@@ -34,7 +34,7 @@ bool spool_was_replaced(const DropFiles &files, const SpoolFile &locked) {
     return !exists || now.st_ino != locked.st.st_ino || now.st_dev != locked.st.st_dev;
 }
 
-Result<LockedSpool> lock_spool(const DropFiles &files, const LockSettings &settings) {
+Result<LockedSpool> lock_spool(const DropFiles& files, const LockSettings& settings) {
     for (int attempt = 0; attempt < kLockAttempts; ++attempt) {
         auto spool = open_spool(files.spool);
         if (!spool) {
@@ -67,7 +67,7 @@ Result<LockedSpool> lock_spool(const DropFiles &files, const LockSettings &setti
     return Error::in_use("lock", files.spool, "spool keeps being replaced");
 }
 
-Status check_is_mbox(const SpoolFile &spool, const std::string &path) {
+Status check_is_mbox(const SpoolFile& spool, const std::string& path) {
     char head[5] = {};
     auto got = pread_full(spool.fd.get(), head, sizeof head, 0, path);
     if (!got)
@@ -85,7 +85,7 @@ constexpr uint64_t kIndexCacheMinOctets = 1024 * 1024;
 // from U.pop.index when that was saved for exactly this state of the file
 // (inode, size, mtime, ctime: see Maildrop::put_back_unchanged). Trouble
 // with the cache costs a scan, never the login.
-std::optional<MboxIndex> cached_index(const DropFiles &files, int fd, const struct stat &st) {
+std::optional<MboxIndex> cached_index(const DropFiles& files, int fd, const struct stat& st) {
     if (static_cast<uint64_t>(st.st_size) < kIndexCacheMinOctets)
         return std::nullopt;
     auto cached = load_index_cache(files.index_cache, fd, st);
@@ -103,8 +103,8 @@ std::optional<MboxIndex> cached_index(const DropFiles &files, int fd, const stru
 // stat block when the session loaded it from the cache, a whole save
 // otherwise), so that the next login can skip the scan; removed for a
 // mailbox too small to need one.
-void save_cache_for(const DropFiles &files, const MboxIndex &index,
-                    const std::optional<struct stat> &cached_for, const struct stat &st) {
+void save_cache_for(const DropFiles& files, const MboxIndex& index,
+                    const std::optional<struct stat>& cached_for, const struct stat& st) {
     if (static_cast<uint64_t>(st.st_size) < kIndexCacheMinOctets) {
         if (auto gone = unlink_path(files.index_cache); !gone)
             log_warning("stale index cache: " + gone.error().message());
@@ -126,7 +126,7 @@ void save_cache_for(const DropFiles &files, const MboxIndex &index,
 
 } // namespace
 
-Result<Maildrop> Maildrop::open(const MaildropSettings &settings) {
+Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
     const DropFiles files = DropFiles::for_settings(settings);
     Maildrop drop;
     drop.settings_ = settings;
@@ -157,7 +157,7 @@ Result<Maildrop> Maildrop::open(const MaildropSettings &settings) {
             if (!locked)
                 return locked.error();
         }
-        SpoolFile &spool = locked->spool;
+        SpoolFile& spool = locked->spool;
         const bool has_mail = spool.fd && spool.st.st_size > 0;
         if (has_mail) {
             if (auto m = check_is_mbox(spool, files.spool); !m)
@@ -207,13 +207,13 @@ Result<Maildrop> Maildrop::open(const MaildropSettings &settings) {
 
 namespace {
 
-bool any_deleted(const std::vector<bool> &deleted) {
+bool any_deleted(const std::vector<bool>& deleted) {
     return std::find(deleted.begin(), deleted.end(), true) != deleted.end();
 }
 
 } // namespace
 
-Status Maildrop::commit(const std::vector<bool> &deleted) {
+Status Maildrop::commit(const std::vector<bool>& deleted) {
     if (!drop_fd_)
         return {}; // an empty mailbox: nothing was taken
     const DropFiles files = DropFiles::for_settings(settings_);
@@ -233,7 +233,7 @@ Status Maildrop::commit(const std::vector<bool> &deleted) {
         if (!locked)
             return locked.error();
     }
-    const SpoolFile &spool = locked->spool;
+    const SpoolFile& spool = locked->spool;
     const bool new_mail = spool.fd && spool.st.st_size > 0;
     if (!same_filesystem(files.drop_dir, files.spool_dir)) {
         auto unchanged = commit_by_copy(files, drop_fd_.get(), index_, deleted, spool);

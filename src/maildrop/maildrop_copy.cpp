@@ -15,7 +15,7 @@ namespace popper::maildrop_detail {
 // (all of it: we hold its lock) is copied into a new drop after that drop's
 // mail. Invariant 1: the new drop is durable under its ".moving" name before
 // the spool loses anything, and the journal says how to finish if we die.
-Status move_spool_into_drop(const DropFiles &files, const SpoolFile &spool) {
+Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
     uint64_t n = static_cast<uint64_t>(spool.st.st_size);
     if (auto j =
             write_journal(files.journal, {"moving", n, static_cast<uint64_t>(spool.st.st_ino), 0});
@@ -62,8 +62,8 @@ Status move_spool_into_drop(const DropFiles &files, const SpoolFile &spool) {
 
 // Other filesystem: the next spool is built beside the spool from the kept
 // messages and the mail that arrived meanwhile, then renamed over it.
-Result<bool> commit_by_copy(const DropFiles &files, int drop_fd, const MboxIndex &index,
-                            const std::vector<bool> &deleted, const SpoolFile &spool) {
+Result<bool> commit_by_copy(const DropFiles& files, int drop_fd, const MboxIndex& index,
+                            const std::vector<bool>& deleted, const SpoolFile& spool) {
     if (auto gone = unlink_path(files.spool_tmp); !gone)
         return gone.error();
     auto tmp = create_exclusive(files.spool_tmp, 0600);
@@ -106,8 +106,8 @@ Result<bool> commit_by_copy(const DropFiles &files, int drop_fd, const MboxIndex
            static_cast<uint64_t>(drop_st->st_size) == index.file_size;
 }
 
-Result<uint64_t> prepare_spool_tmp(const DropFiles &files, int tmp_fd, MboxWriter &writer,
-                                   const SpoolFile &spool, uint64_t from, bool unread_mail) {
+Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
+                                   const SpoolFile& spool, uint64_t from, bool unread_mail) {
     uint64_t spool_size = 0;
     if (spool.fd) {
         auto st = stat_fd(spool.fd.get(), files.spool);
@@ -133,13 +133,13 @@ Result<uint64_t> prepare_spool_tmp(const DropFiles &files, int tmp_fd, MboxWrite
     return spool_size;
 }
 
-Status install_spool_tmp(const DropFiles &files) {
+Status install_spool_tmp(const DropFiles& files) {
     if (auto r = rename_path(files.spool_tmp, files.spool); !r)
         return r;
     return fsync_dir(files.spool_dir);
 }
 
-Status cut_spool_prefix(const DropFiles &files, const SpoolFile &spool, uint64_t moved) {
+Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t moved) {
     if (auto gone = unlink_path(files.spool_tmp); !gone)
         return gone;
     if (moved >= static_cast<uint64_t>(spool.st.st_size)) {

@@ -24,7 +24,7 @@ using Digest = std::array<uint8_t, 16>;
 // Where the body of the message (From_ line at `entry.from_line`) begins in
 // the file open as `fd`: after the first empty line of its headers, or its
 // end when it has none.
-Result<uint64_t> body_start(int fd, const MessageEntry &entry, const std::string &path) {
+Result<uint64_t> body_start(int fd, const MessageEntry& entry, const std::string& path) {
     constexpr size_t kChunk = 64 * 1024;
     std::string buf(kChunk + 3, '\0');
     char prev[3] = {'\n', 0, 0}; // the From_ line ends with a line feed
@@ -52,8 +52,8 @@ Result<uint64_t> body_start(int fd, const MessageEntry &entry, const std::string
 // keeps a message's body as it read it; only its status headers change.
 // (s-nail glues mail that grew the file onto its last message: that copy
 // is not an echo, and its new octets must not go.)
-Result<bool> same_body(int a_fd, const MessageEntry &a, const std::string &a_path, int b_fd,
-                       const MessageEntry &b, const std::string &b_path) {
+Result<bool> same_body(int a_fd, const MessageEntry& a, const std::string& a_path, int b_fd,
+                       const MessageEntry& b, const std::string& b_path) {
     auto a_body = body_start(a_fd, a, a_path);
     if (!a_body)
         return a_body.error();
@@ -82,9 +82,9 @@ Result<bool> same_body(int a_fd, const MessageEntry &a, const std::string &a_pat
 
 // One flag per spool message: is it one of the drop's messages (same From_
 // line, identifying headers and body)?
-Result<std::vector<bool>> echo_flags(const DropFiles &files, const SpoolFile &spool,
-                                     const MboxIndex &spool_index, int drop_fd,
-                                     const std::string &drop_path, const MboxIndex &drop_index) {
+Result<std::vector<bool>> echo_flags(const DropFiles& files, const SpoolFile& spool,
+                                     const MboxIndex& spool_index, int drop_fd,
+                                     const std::string& drop_path, const MboxIndex& drop_index) {
     // The new mail's digests are sorted and each drop message looked up in
     // them: memory follows the new mail, not the mailbox (no copy of the
     // drop's 100,000 digests at a QUIT that merges ten new messages).
@@ -94,7 +94,7 @@ Result<std::vector<bool>> echo_flags(const DropFiles &files, const SpoolFile &sp
         fresh.emplace_back(spool_index.messages[i].uid_digest, i);
     std::sort(fresh.begin(), fresh.end());
     std::vector<bool> echo(spool_index.messages.size(), false);
-    for (const MessageEntry &held : drop_index.messages) {
+    for (const MessageEntry& held : drop_index.messages) {
         auto it = std::lower_bound(fresh.begin(), fresh.end(),
                                    std::make_pair(held.uid_digest, size_t{0}));
         for (; it != fresh.end() && it->first == held.uid_digest; ++it) {
@@ -115,8 +115,8 @@ Result<std::vector<bool>> echo_flags(const DropFiles &files, const SpoolFile &sp
 
 } // namespace
 
-Result<size_t> remove_echoes_from_spool(const DropFiles &files, const SpoolFile &spool, int drop_fd,
-                                        const std::string &drop_path, const MboxIndex &drop_index) {
+Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile& spool, int drop_fd,
+                                        const std::string& drop_path, const MboxIndex& drop_index) {
     if (!spool.fd || spool.st.st_size == 0 || drop_index.messages.empty())
         return size_t{0};
     const uint64_t size = static_cast<uint64_t>(spool.st.st_size);
@@ -126,7 +126,7 @@ Result<size_t> remove_echoes_from_spool(const DropFiles &files, const SpoolFile 
     auto flags = echo_flags(files, spool, *index, drop_fd, drop_path, drop_index);
     if (!flags)
         return flags.error();
-    const std::vector<bool> &echo = *flags;
+    const std::vector<bool>& echo = *flags;
     const size_t echoes = static_cast<size_t>(std::count(echo.begin(), echo.end(), true));
     if (echoes == 0)
         return size_t{0};

@@ -18,7 +18,7 @@ namespace popper::maildrop_detail {
 // mailbox before this login writes nothing back to a spool that is gone.
 // Both directories are synced before the spool is unlocked, so that a
 // delivery into a fresh spool can never outlive a crash that lost the move.
-Status rename_spool_into_drop(const DropFiles &files) {
+Status rename_spool_into_drop(const DropFiles& files) {
     if (auto r = rename_path(files.spool, files.drop); !r)
         return r;
     if (auto s = fsync_dir(files.drop_dir); !s)
@@ -31,7 +31,7 @@ Status rename_spool_into_drop(const DropFiles &files) {
 // after the mail is durably back under the spool's name; the drop
 // directory is not: should a crash keep the drop's name too, recovery sees
 // both names on one inode and removes the drop's (maildrop_recovery.cpp).
-Status put_back_unchanged(const DropFiles &files) {
+Status put_back_unchanged(const DropFiles& files) {
     if (auto r = rename_path(files.drop, files.spool); !r)
         return r;
     return fsync_dir(files.spool_dir);
@@ -41,9 +41,9 @@ Status put_back_unchanged(const DropFiles &files) {
 // first deleted message on are rewritten (from a tail file built first),
 // then the mail that arrived meanwhile is appended. `spool_inode`: the spool
 // that finish_compact must find at the spool's path (0: none).
-Status commit_by_compaction(const DropFiles &files, int drop_fd, const MboxIndex &index,
-                            const std::vector<bool> &deleted, uint64_t spool_inode) {
-    const auto &messages = index.messages;
+Status commit_by_compaction(const DropFiles& files, int drop_fd, const MboxIndex& index,
+                            const std::vector<bool>& deleted, uint64_t spool_inode) {
+    const auto& messages = index.messages;
     auto drop_st = stat_fd(drop_fd, files.drop);
     if (!drop_st)
         return drop_st.error();
@@ -85,7 +85,7 @@ Status commit_by_compaction(const DropFiles &files, int drop_fd, const MboxIndex
 
 namespace {
 
-Status unlink_old_mailbox(const DropFiles &files) {
+Status unlink_old_mailbox(const DropFiles& files) {
     if (auto gone = unlink_path(files.compact); !gone)
         return gone;
     return fsync_dir(files.drop_dir);
@@ -98,8 +98,8 @@ Status unlink_old_mailbox(const DropFiles &files) {
 // Maildrop::release_retired_file), so that the cost of such a QUIT follows
 // the mail kept, not the mailbox. Redone after a crash from the tail's
 // first journal.tail_size octets, as long as the tail exists.
-Status finish_replacing_with_tail(const DropFiles &files, const Journal &journal,
-                                  const SpoolFile &spool) {
+Status finish_replacing_with_tail(const DropFiles& files, const Journal& journal,
+                                  const SpoolFile& spool) {
     auto tail = open_own_file(files.tail, O_RDWR);
     if (!tail)
         return tail.error();
@@ -128,7 +128,7 @@ Status finish_replacing_with_tail(const DropFiles &files, const Journal &journal
 
 } // namespace
 
-Status finish_compact(const DropFiles &files, const Journal &journal) {
+Status finish_compact(const DropFiles& files, const Journal& journal) {
     auto spool = open_spool(files.spool);
     if (!spool)
         return spool.error();

@@ -50,7 +50,7 @@ bool is_valid_uidl(std::string_view value) {
 
 } // namespace
 
-DigestBatch::DigestBatch(MessageList &messages)
+DigestBatch::DigestBatch(MessageList& messages)
     : messages_(messages), arena_(new char[kDigestBatchOctets]) {}
 
 void DigestBatch::begin_message() {
@@ -86,7 +86,7 @@ void DigestBatch::flush() {
     used_ = 0;
 }
 
-HeaderDigest::HeaderDigest(std::string_view from_line, DigestBatch &batch) : batch_(batch) {
+HeaderDigest::HeaderDigest(std::string_view from_line, DigestBatch& batch) : batch_(batch) {
     batch_.begin_message();
     hash(from_line.substr(0, kMaxIdentityHeaderOctets));
     hash("\n");
@@ -103,7 +103,7 @@ void HeaderDigest::hash(std::string_view octets) {
     md5_.update(octets);
 }
 
-void HeaderDigest::finish(size_t message, MessageEntry &entry) {
+void HeaderDigest::finish(size_t message, MessageEntry& entry) {
     if (deferred_)
         batch_.defer_current(message);
     else

@@ -14,12 +14,12 @@ constexpr std::string_view kFromPrefix = "From ";
 
 class MboxScanner {
 public:
-    MboxScanner(MboxLineReader &reader, DigestBatch &digests)
+    MboxScanner(MboxLineReader& reader, DigestBatch& digests)
         : reader_(reader), digests_(digests) {}
 
     // Indexes the message whose From_ line is `from_line`. Returns true, with
     // the next From_ line read into `from_line`, when another message follows.
-    bool scan_message(MboxLine &from_line, MboxIndex &index) {
+    bool scan_message(MboxLine& from_line, MboxIndex& index) {
         MessageEntry entry;
         entry.from_line = from_line.offset;
         entry.start = from_line.offset + from_line.length;
@@ -66,13 +66,13 @@ public:
     }
 
 private:
-    MboxLineReader &reader_;
-    DigestBatch &digests_;
+    MboxLineReader& reader_;
+    DigestBatch& digests_;
 };
 
 // Scans the messages; UIDLs are chosen by the caller once the reader and its
 // buffer are gone, so that the two never add up in the peak.
-Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::string &path) {
+Result<MboxIndex> scan_mbox(MboxLineReader& reader, uint64_t size, const std::string& path) {
     MboxIndex index;
     index.file_size = size;
     MboxLine line;
@@ -103,7 +103,7 @@ Result<MboxIndex> with_uidls(Result<MboxIndex> index) {
 
 } // namespace
 
-Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,
                                    size_t buffer_octets) {
     return with_uidls([&] {
         MboxLineReader reader(-1, data, data.size(), path, buffer_octets);
@@ -111,7 +111,7 @@ Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &pat
     }());
 }
 
-Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string& path,
                                   size_t buffer_octets) {
     return with_uidls([&] {
         MboxLineReader reader(fd, {}, size, path, buffer_octets);

@@ -40,7 +40,7 @@ inline constexpr size_t kDigestBatchMessages = 256;
 // and was a large share of a first login's CPU (bench/NOTES.md).
 class DigestBatch {
 public:
-    explicit DigestBatch(MessageList &messages);
+    explicit DigestBatch(MessageList& messages);
     // Computes the pending digests and writes each into messages[n].uid_digest.
     // Every message deferred must have its entry in the list by then.
     void flush();
@@ -64,7 +64,7 @@ private:
     // The current message's digest goes to messages[message] at the next flush.
     void defer_current(size_t message);
 
-    MessageList &messages_;
+    MessageList& messages_;
     std::unique_ptr<char[]> arena_; // kDigestBatchOctets
     size_t used_ = 0;               // octets of the messages deferred
     size_t current_ = 0;            // octets of the current message, after those
@@ -83,21 +83,21 @@ private:
 class HeaderDigest {
 public:
     // `from_line` without its line ending; at most kMaxIdentityHeaderOctets are hashed.
-    HeaderDigest(std::string_view from_line, DigestBatch &batch);
+    HeaderDigest(std::string_view from_line, DigestBatch& batch);
     // One line of the header section, with its line ending; not the empty
     // line that ends the section.
     void add_header_line(std::string_view line);
     // Sets entry.uid_digest, the digest of message number `message`, now or
     // (when it was deferred) at the batch's next flush.
-    void finish(size_t message, MessageEntry &entry);
+    void finish(size_t message, MessageEntry& entry);
     // The first X-UIDL header's value, trimmed, if it is a valid UIDL
     // (1..kMaxUidlOctets characters in 0x21..0x7E); empty otherwise.
-    const std::string &x_uidl() const { return x_uidl_; }
+    const std::string& x_uidl() const { return x_uidl_; }
 
 private:
     void hash(std::string_view octets);
 
-    DigestBatch &batch_;
+    DigestBatch& batch_;
     bool deferred_ = true; // the input is in batch_, not (yet) in md5_
     Md5 md5_;
     size_t header_octets_ = 0;
@@ -115,6 +115,6 @@ private:
 // Borrows 128 KiB (more past 262,144 messages: half an octet per message)
 // while it runs, plus a few octets per candidate; 4 octets per message when
 // an X-UIDL value spells a computed UIDL (uidl.cpp).
-void assign_uidls(MboxIndex &index);
+void assign_uidls(MboxIndex& index);
 
 } // namespace popper

@@ -15,7 +15,7 @@ namespace {
 
 // The users file as it is now ("" when missing), for a dry run of an edit
 // before the password is asked for.
-Result<std::string> current_text(const std::string &path) {
+Result<std::string> current_text(const std::string& path) {
     auto file = read_text_file(path, kMaxUsersFileOctets);
     if (!file && file.error().errnum == ENOENT)
         return std::string();
@@ -26,7 +26,7 @@ Result<std::string> current_text(const std::string &path) {
 
 // add and passwd check that the edit would succeed before asking for the
 // password: an unknown or existing user is told at once, not after typing.
-Status dry_run(const Options &o, const std::string &users_file) {
+Status dry_run(const Options& o, const std::string& users_file) {
     auto text = current_text(users_file);
     if (!text)
         return text.error();
@@ -50,7 +50,7 @@ Status dry_run(const Options &o, const std::string &users_file) {
 }
 
 // The dry run, then a password read and hashed.
-Result<std::string> checked_new_hash(const Options &o, const std::string &users_file) {
+Result<std::string> checked_new_hash(const Options& o, const std::string& users_file) {
     if (auto s = dry_run(o, users_file); !s)
         return s.error();
     auto password = read_secret(o.from_stdin, "password", o.user);
@@ -61,7 +61,7 @@ Result<std::string> checked_new_hash(const Options &o, const std::string &users_
     return hash;
 }
 
-Status set_disabled(const Options &o, const std::string &users_file, bool disable) {
+Status set_disabled(const Options& o, const std::string& users_file, bool disable) {
     auto changed = set_user_disabled(users_file, o.user, disable);
     if (!changed)
         return changed.error();
@@ -72,7 +72,7 @@ Status set_disabled(const Options &o, const std::string &users_file, bool disabl
 
 } // namespace
 
-Status add_user_command(const Options &o, const Files &files) {
+Status add_user_command(const Options& o, const Files& files) {
     auto hash = checked_new_hash(o, files.users_file);
     if (!hash)
         return hash.error();
@@ -82,22 +82,22 @@ Status add_user_command(const Options &o, const Files &files) {
     return add_user(files.users_file, entry);
 }
 
-Status passwd_command(const Options &o, const Files &files) {
+Status passwd_command(const Options& o, const Files& files) {
     auto hash = checked_new_hash(o, files.users_file);
     if (!hash)
         return hash.error();
     return set_user_hash(files.users_file, o.user, *hash);
 }
 
-Status disable_command(const Options &o, const Files &files) {
+Status disable_command(const Options& o, const Files& files) {
     return set_disabled(o, files.users_file, true);
 }
 
-Status enable_command(const Options &o, const Files &files) {
+Status enable_command(const Options& o, const Files& files) {
     return set_disabled(o, files.users_file, false);
 }
 
-Status delete_command(const Options &o, const Files &files) {
+Status delete_command(const Options& o, const Files& files) {
     if (auto s = delete_user(files.users_file, o.user); !s)
         return s;
     // A secret left behind would outlive the account.
@@ -109,7 +109,7 @@ Status delete_command(const Options &o, const Files &files) {
     return {};
 }
 
-Status apop_command(const Options &o, const Files &files) {
+Status apop_command(const Options& o, const Files& files) {
     if (o.clear) {
         auto cleared = clear_apop_secret(files.apop_file, o.user);
         if (!cleared)
@@ -126,7 +126,7 @@ Status apop_command(const Options &o, const Files &files) {
     return status;
 }
 
-Status run_command(const Options &o, const Files &files) {
+Status run_command(const Options& o, const Files& files) {
     switch (o.command) {
     case Command::add:
         return add_user_command(o, files);

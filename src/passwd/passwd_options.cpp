@@ -15,23 +15,23 @@ struct CommandWord {
 };
 
 constexpr CommandWord kCommandWords[] = {
-    {"add", Command::add},         {"passwd", Command::passwd}, {"disable", Command::disable},
-    {"enable", Command::enable},   {"delete", Command::remove}, {"apop", Command::apop},
+    {"add", Command::add},       {"passwd", Command::passwd}, {"disable", Command::disable},
+    {"enable", Command::enable}, {"delete", Command::remove}, {"apop", Command::apop},
 };
 
 std::optional<Command> parse_command(std::string_view word) {
-    for (const auto &known : kCommandWords)
+    for (const auto& known : kCommandWords)
         if (known.word == word)
             return known.command;
     return std::nullopt;
 }
 
 // An id as the users file takes it: decimal, 1..2^32-2.
-std::optional<uint32_t> parse_id(const char *text) {
+std::optional<uint32_t> parse_id(const char* text) {
     uint64_t value = 0;
     if (*text == '\0')
         return std::nullopt;
-    for (const char *p = text; *p; ++p) {
+    for (const char* p = text; *p; ++p) {
         if (*p < '0' || *p > '9')
             return std::nullopt;
         value = value * 10 + static_cast<uint64_t>(*p - '0');
@@ -43,7 +43,7 @@ std::optional<uint32_t> parse_id(const char *text) {
     return static_cast<uint32_t>(value);
 }
 
-int usage_error(const std::string &text) {
+int usage_error(const std::string& text) {
     say(text + " (popper-passwd -h for help)");
     return kExitUsage;
 }
@@ -52,7 +52,7 @@ enum LongOption { kUid = 256, kGid, kHome, kMailbox, kStdin, kClear, kApopFile }
 
 // Reads the options before the command word; returns an exit code when the
 // program should stop.
-std::optional<int> parse_flags(int argc, char **argv, Options &o) {
+std::optional<int> parse_flags(int argc, char** argv, Options& o) {
     static const option kLong[] = {
         {"uid", required_argument, nullptr, kUid},
         {"gid", required_argument, nullptr, kGid},
@@ -117,7 +117,7 @@ std::optional<int> parse_flags(int argc, char **argv, Options &o) {
 }
 
 // Checks that the options given go with the command.
-std::optional<int> check_combination(const Options &o) {
+std::optional<int> check_combination(const Options& o) {
     if (o.has_entry_options && o.command != Command::add)
         return usage_error("--uid, --gid, --home and --mailbox go with add only");
     if (o.clear && o.command != Command::apop)
@@ -131,7 +131,7 @@ std::optional<int> check_combination(const Options &o) {
 
 } // namespace
 
-void print_usage(std::FILE *to) {
+void print_usage(std::FILE* to) {
     std::fprintf(
         to,
         "usage: popper-passwd [-c CONF] [-f USERS_FILE] [--apop-file FILE] COMMAND USER [options]\n"
@@ -150,7 +150,7 @@ void print_usage(std::FILE *to) {
         "  --stdin   read the password or secret as one line from standard input\n");
 }
 
-std::optional<int> parse_options(int argc, char **argv, Options &o) {
+std::optional<int> parse_options(int argc, char** argv, Options& o) {
     if (auto stop = parse_flags(argc, argv, o))
         return stop;
     if (argc - optind != 2)
@@ -166,7 +166,7 @@ std::optional<int> parse_options(int argc, char **argv, Options &o) {
     return check_combination(o);
 }
 
-void say(const std::string &text) {
+void say(const std::string& text) {
     std::fprintf(stderr, "popper-passwd: %s\n", text.c_str());
 }
 

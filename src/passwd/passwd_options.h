@@ -37,13 +37,13 @@ struct Options {
     bool has_entry_options = false;
 };
 
-void print_usage(std::FILE *to);
+void print_usage(std::FILE* to);
 
 // Parses argv into `options`; returns an exit code when the program should
 // stop (-h, -V, or a usage error already reported on standard error).
-std::optional<int> parse_options(int argc, char **argv, Options &options);
+std::optional<int> parse_options(int argc, char** argv, Options& options);
 
 // "popper-passwd: TEXT" on standard error.
-void say(const std::string &text);
+void say(const std::string& text);
 
 } // namespace popper::passwd

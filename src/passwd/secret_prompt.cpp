@@ -32,7 +32,7 @@ void restore_tty_and_reraise(int signo) {
 // One line from `fd`, byte by byte (nothing past the newline is consumed),
 // without its "\n" or "\r\n". Errors on end of input before anything, on a
 // line too long, and on read errors.
-Result<std::string> read_line(int fd, const std::string &what) {
+Result<std::string> read_line(int fd, const std::string& what) {
     std::string line;
     for (;;) {
         char c;
@@ -57,7 +57,7 @@ Result<std::string> read_line(int fd, const std::string &what) {
 
 // Prompts on /dev/tty with echo off and reads one line. Echo goes off
 // before the prompt shows, so nothing typed after it can appear.
-Result<std::string> ask_tty(int fd, const std::string &prompt) {
+Result<std::string> ask_tty(int fd, const std::string& prompt) {
     struct termios quiet = g_tty_saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHOE | ECHOK);
     quiet.c_lflag |= ECHONL; // the newline still shows
@@ -74,7 +74,7 @@ Result<std::string> ask_tty(int fd, const std::string &prompt) {
     return line;
 }
 
-Result<std::string> read_secret_from_tty(const std::string &what) {
+Result<std::string> read_secret_from_tty(const std::string& what) {
     auto tty = open_file("/dev/tty", O_RDWR | O_NOCTTY);
     if (!tty)
         return Error::because("read " + what, "", "no terminal to ask on: use --stdin");
@@ -101,8 +101,7 @@ Result<std::string> read_secret_from_tty(const std::string &what) {
 
 } // namespace
 
-Result<std::string> read_secret(bool from_stdin, const std::string &what,
-                                const std::string &user) {
+Result<std::string> read_secret(bool from_stdin, const std::string& what, const std::string& user) {
     auto secret = from_stdin ? read_line(STDIN_FILENO, "standard input")
                              : read_secret_from_tty(what + " for " + user);
     if (secret && secret->empty())

@@ -14,7 +14,6 @@ namespace popper::passwd {
 // line, one too long to be a secret (kMaxApopSecretOctets), and two
 // entries that differ.
 // `what` names the secret in prompts and errors ("password"); `user` too.
-Result<std::string> read_secret(bool from_stdin, const std::string &what,
-                                const std::string &user);
+Result<std::string> read_secret(bool from_stdin, const std::string& what, const std::string& user);
 
 } // namespace popper::passwd

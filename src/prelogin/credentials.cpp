@@ -21,7 +21,7 @@ std::string host_name() {
 
 // The stored secret APOP and CRAM-MD5 need; a dummy when there is none, so
 // the digest is computed either way.
-std::string secret_or_dummy(const Config &config, const std::string &user, bool &found) {
+std::string secret_or_dummy(const Config& config, const std::string& user, bool& found) {
     found = false;
     auto secret = find_apop_secret(config.apop_secrets_file, user);
     if (!secret) {
@@ -36,7 +36,7 @@ std::string secret_or_dummy(const Config &config, const std::string &user, bool 
 
 } // namespace
 
-AuthContext make_auth_context(const Config &config) {
+AuthContext make_auth_context(const Config& config) {
     AuthContext context;
     std::string host = host_name();
     const AuthPolicy policy = auth_policy(config);
@@ -59,8 +59,8 @@ AuthContext make_auth_context(const Config &config) {
     return context;
 }
 
-AuthVerdict check_credentials(const Config &config, const AuthContext &context,
-                              const AuthRequest &request, std::optional<UserEntry> &entry) {
+AuthVerdict check_credentials(const Config& config, const AuthContext& context,
+                              const AuthRequest& request, std::optional<UserEntry>& entry) {
     entry.reset();
     // The pre-login process is not trusted to have enforced the policy.
     auto mech = parse_login_mechanism(request.mechanism);
@@ -80,7 +80,7 @@ AuthVerdict check_credentials(const Config &config, const AuthContext &context,
     bool plaintext = sends_password(*mech);
     if (*mech == LoginMechanism::cram_md5) {
         // Each challenge this process made is good for one answer.
-        auto &used = context.cram_used;
+        auto& used = context.cram_used;
         size_t i = 0;
         while (i < context.cram_challenges.size() &&
                context.cram_challenges[i] != request.challenge)
@@ -89,7 +89,7 @@ AuthVerdict check_credentials(const Config &config, const AuthContext &context,
             return {false, "bad-challenge"};
         used[i] = true;
     }
-    const std::string &name = request.user;
+    const std::string& name = request.user;
     UserLookup lookup;
     if (is_valid_user_name(name)) {
         auto found =

@@ -18,8 +18,8 @@ namespace popper {
 namespace {
 
 // The pre-login side of one connection, in either kind of pre-login process.
-void serve_preauth_connection(const Config &config, const AuthContext &context, int in_fd,
-                              int out_fd, const PeerInfo &peer, int channel) {
+void serve_preauth_connection(const Config& config, const AuthContext& context, int in_fd,
+                              int out_fd, const PeerInfo& peer, int channel) {
     Session s(config, peer, in_fd, out_fd);
     s.auth_channel = channel;
     s.auth = &context;
@@ -33,7 +33,7 @@ void serve_preauth_connection(const Config &config, const AuthContext &context, 
 }
 
 // Both kinds of pre-login process, once forked (as root).
-bool enter_sandbox(const Config &config) {
+bool enter_sandbox(const Config& config) {
     auto sandboxed = enter_preauth_sandbox(config.unprivileged_user, config.preauth_chroot);
     if (!sandboxed)
         log_error("pre-login sandbox: " + sandboxed.error().message());
@@ -41,7 +41,7 @@ bool enter_sandbox(const Config &config) {
 }
 
 // One connection the listener passed; its descriptors close on return.
-void serve_pooled_connection(const Config &config, PreauthConnection c) {
+void serve_pooled_connection(const Config& config, PreauthConnection c) {
     auto challenges = receive_login_challenges(c.channel.get());
     if (!challenges) {
         // Its session process is gone: nobody to check credentials.
@@ -59,8 +59,8 @@ void serve_pooled_connection(const Config &config, PreauthConnection c) {
 
 } // namespace
 
-[[noreturn]] void run_fresh_preauth(const Config &config, const AuthContext &context, int in_fd,
-                                    int out_fd, const PeerInfo &peer, int channel) {
+[[noreturn]] void run_fresh_preauth(const Config& config, const AuthContext& context, int in_fd,
+                                    int out_fd, const PeerInfo& peer, int channel) {
     if (!enter_sandbox(config)) {
         (void)write_error_reply(out_fd, "[SYS/TEMP] Internal error");
         ::_exit(1);
@@ -69,7 +69,7 @@ void serve_pooled_connection(const Config &config, PreauthConnection c) {
     ::_exit(0);
 }
 
-[[noreturn]] void run_preauth_process(const Config &config, UniqueFd control) {
+[[noreturn]] void run_preauth_process(const Config& config, UniqueFd control) {
     if (!enter_sandbox(config))
         ::_exit(1);
     for (unsigned served = 0; served < config.preauth_process_connections;) {

@@ -12,13 +12,13 @@ namespace popper {
 // A fresh pre-login process for one connection, the session process's own
 // child: serves `in_fd`/`out_fd` with the challenges of `context` and sends
 // the credentials on `channel`. Never returns.
-[[noreturn]] void run_fresh_preauth(const Config &config, const AuthContext &context, int in_fd,
-                                    int out_fd, const PeerInfo &peer, int channel);
+[[noreturn]] void run_fresh_preauth(const Config& config, const AuthContext& context, int in_fd,
+                                    int out_fd, const PeerInfo& peer, int channel);
 
 // A pooled pre-login process (forked by the listener): serves the
 // connections passed on `control` one after another, up to
 // config.preauth_process_connections, reporting "idle" between them. Never
 // returns.
-[[noreturn]] void run_preauth_process(const Config &config, UniqueFd control);
+[[noreturn]] void run_preauth_process(const Config& config, UniqueFd control);
 
 } // namespace popper

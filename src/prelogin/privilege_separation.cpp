@@ -28,32 +28,35 @@ struct Login {
 
 struct PreauthOutcome {
     std::optional<Login> login;
-    bool said_goodbye = false; // the pre-login process told the client we are stopping
+    bool said_goodbye = false;  // the pre-login process told the client we are stopping
     bool ended_cleanly = false; // it said how it ended (no login), rather than vanish
 };
 
 // Answers the pre-login process's requests until it hands over a logged-in
 // session or ends the connection.
-PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context,
-                                   int channel) {
+PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context, int channel) {
     PreauthOutcome outcome;
     std::optional<UserEntry> accepted;
     for (;;) {
         auto message = receive_auth_message(channel);
         if (!message) {
-            if (message.error().errnum == EINTR) continue; // the handler did its part
+            if (message.error().errnum == EINTR)
+                continue; // the handler did its part
             log_error("pre-login process: " + message.error().message());
             return outcome;
         }
-        if (!*message) return outcome; // gone without a word: crashed or killed
+        if (!*message)
+            return outcome; // gone without a word: crashed or killed
         if ((*message)->ended) {
             outcome.said_goodbye = (*message)->ended->said_goodbye;
             outcome.ended_cleanly = true;
             return outcome;
         }
         if ((*message)->request) {
-            AuthVerdict verdict = check_credentials(config, context, *(*message)->request, accepted);
-            if (auto sent = send_auth_verdict(channel, verdict); !sent) return outcome;
+            AuthVerdict verdict =
+                check_credentials(config, context, *(*message)->request, accepted);
+            if (auto sent = send_auth_verdict(channel, verdict); !sent)
+                return outcome;
             continue;
         }
         const Handover& handover = *(*message)->handover;
@@ -137,8 +140,8 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
     set_session_signal_targets(fd, 0);
     announce_connection(config, fd, peer);
     const AuthContext context = make_auth_context(config);
-    if (auto sent = send_login_challenges(channel.get(), {context.apop_stamp,
-                                                          context.cram_challenges});
+    if (auto sent =
+            send_login_challenges(channel.get(), {context.apop_stamp, context.cram_challenges});
         !sent) {
         log_error("pre-login process: " + sent.error().message());
         return 1;

@@ -19,7 +19,7 @@ constexpr size_t kTcp4AddressOctets = 12, kTcp6AddressOctets = 36;
 constexpr uint8_t kTypeSsl = 0x20;
 constexpr uint8_t kClientSsl = 0x01;
 
-Error bad(const std::string &why) {
+Error bad(const std::string& why) {
     return Error::because("PROXY header", "", why);
 }
 
@@ -100,13 +100,13 @@ Result<ProxyParse> parse_v1(std::string_view data) {
     return ProxyParse{*header, 0};
 }
 
-uint16_t big_endian16(const unsigned char *p) {
+uint16_t big_endian16(const unsigned char* p) {
     return static_cast<uint16_t>(p[0] << 8 | p[1]);
 }
 
 // The TLVs after the address block: each must fit; only PP2_TYPE_SSL is
 // read (its first octet holds the client flags; then a 32-bit verify).
-Result<bool> client_ssl_from_tlvs(const unsigned char *p, size_t length) {
+Result<bool> client_ssl_from_tlvs(const unsigned char* p, size_t length) {
     bool ssl = false;
     for (size_t at = 0; at < length;) {
         if (length - at < 3)
@@ -128,7 +128,7 @@ Result<bool> client_ssl_from_tlvs(const unsigned char *p, size_t length) {
 Result<ProxyParse> parse_v2(std::string_view data) {
     if (data.size() < kProxyV2FixedOctets)
         return ProxyParse{std::nullopt, kProxyV2FixedOctets};
-    const auto *p = reinterpret_cast<const unsigned char *>(data.data());
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data());
     if ((p[12] >> 4) != 2)
         return bad("version 2 signature with another version");
     const uint8_t command = p[12] & 0x0f;
@@ -143,7 +143,7 @@ Result<ProxyParse> parse_v2(std::string_view data) {
     if (command == kCommandLocal)
         return ProxyParse{header, 0}; // a health check: real endpoints
     size_t address_octets = 0;
-    const unsigned char *a = p + kProxyV2FixedOctets;
+    const unsigned char* a = p + kProxyV2FixedOctets;
     if (family == kFamilyTcp4) {
         address_octets = kTcp4AddressOctets;
         if (length < address_octets)
@@ -160,8 +160,8 @@ Result<ProxyParse> parse_v2(std::string_view data) {
             return bad("version 2 TCP6 address block cut short");
         struct sockaddr_storage s {
         }, d{};
-        auto *s6 = reinterpret_cast<struct sockaddr_in6 *>(&s);
-        auto *d6 = reinterpret_cast<struct sockaddr_in6 *>(&d);
+        auto* s6 = reinterpret_cast<struct sockaddr_in6*>(&s);
+        auto* d6 = reinterpret_cast<struct sockaddr_in6*>(&d);
         s6->sin6_family = d6->sin6_family = AF_INET6;
         std::memcpy(&s6->sin6_addr, a, 16);
         std::memcpy(&d6->sin6_addr, a + 16, 16);

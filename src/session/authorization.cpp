@@ -38,7 +38,8 @@ void submit_credentials(Session& s, AuthRequest request) {
         std::optional<UserEntry> entry;
         AuthVerdict verdict = check_credentials(s.config, s.auth ? *s.auth : none, request, entry);
         wipe_secret(request.secret);
-        if (!verdict.ok) return fail_login(s, name, verdict.reason.c_str());
+        if (!verdict.ok)
+            return fail_login(s, name, verdict.reason.c_str());
         return enter_transaction(s, *entry);
     }
     auto sent = send_auth_request(s.auth_channel, request);
@@ -50,7 +51,8 @@ void submit_credentials(Session& s, AuthRequest request) {
         s.done = true;
         return;
     }
-    if (!verdict->ok) return fail_login(s, name, verdict->reason.c_str());
+    if (!verdict->ok)
+        return fail_login(s, name, verdict->reason.c_str());
     // The privileged process answers once it has the maildrop; it also gets
     // what the client pipelined after the credentials.
     if (!s.writer.flush()) {
@@ -67,18 +69,21 @@ void submit_credentials(Session& s, AuthRequest request) {
 // too long (the session then ends without a reply).
 bool read_continuation(Session& s, std::string& line) {
     s.reader.set_max_line(kMaxSaslLineOctets + 2);
-    if (!s.writer.flush()) return false;
+    if (!s.writer.flush())
+        return false;
     ReadStatus got = ReadStatus::interrupted;
     while (got == ReadStatus::interrupted && !session_shutdown_requested())
         got = s.reader.read_line(line, static_cast<int>(s.config.auth_timeout_s) * 1000);
     s.reader.set_max_line(kMaxCommandLineOctets);
-    if (got == ReadStatus::too_long) line = std::string(kMaxSaslLineOctets + 1, 'A');
+    if (got == ReadStatus::too_long)
+        line = std::string(kMaxSaslLineOctets + 1, 'A');
     return got == ReadStatus::line || got == ReadStatus::too_long;
 }
 
 const std::string& next_cram_challenge(Session& s) {
     static const std::string none;
-    if (s.auth == nullptr || s.auth->cram_challenges.empty()) return none;
+    if (s.auth == nullptr || s.auth->cram_challenges.empty())
+        return none;
     size_t i = std::min<size_t>(s.auth_failures, s.auth->cram_challenges.size() - 1);
     return s.auth->cram_challenges[i];
 }
@@ -87,10 +92,12 @@ const std::string& next_cram_challenge(Session& s) {
 // that are really offered.
 void capa_before_login(Session& s, const CommandLine& cmd) {
     std::string login;
-    if (s.policy.offered(LoginMechanism::user_pass)) login += "USER\r\n";
+    if (s.policy.offered(LoginMechanism::user_pass))
+        login += "USER\r\n";
     if (!s.policy.sasl.empty()) {
         login += "SASL";
-        for (SaslMechanism m : s.policy.sasl) login += " " + std::string(sasl_mechanism_name(m));
+        for (SaslMechanism m : s.policy.sasl)
+            login += " " + std::string(sasl_mechanism_name(m));
         login += "\r\n";
     }
     reply_capabilities(s, cmd, login);
@@ -99,7 +106,8 @@ void capa_before_login(Session& s, const CommandLine& cmd) {
 void handle_user(Session& s, const CommandLine& cmd) {
     if (!s.policy.offered(LoginMechanism::user_pass))
         return s.writer.err("[AUTH] Plaintext authentication disallowed");
-    if (cmd.args.size() != 1) return s.writer.err("Usage: USER name");
+    if (cmd.args.size() != 1)
+        return s.writer.err("Usage: USER name");
     // Same answer for every name: whether it exists is told by PASS only.
     s.pending_user = cmd.args[0];
     s.writer.ok("Send your password");
@@ -108,20 +116,24 @@ void handle_user(Session& s, const CommandLine& cmd) {
 void handle_pass(Session& s, const CommandLine& cmd) {
     if (!s.policy.offered(LoginMechanism::user_pass))
         return s.writer.err("[AUTH] Plaintext authentication disallowed");
-    if (s.pending_user.empty()) return s.writer.err("Send USER first");
+    if (s.pending_user.empty())
+        return s.writer.err("Send USER first");
     std::string name = std::move(s.pending_user);
     s.pending_user.clear();
-    submit_credentials(s, AuthRequest{std::string(login_mechanism_name(LoginMechanism::user_pass)),
-                                      name, cmd.rest, {}});
+    submit_credentials(
+        s, AuthRequest{
+               std::string(login_mechanism_name(LoginMechanism::user_pass)), name, cmd.rest, {}});
 }
 
 void handle_apop(Session& s, const CommandLine& cmd) {
-    if (!s.policy.offered(LoginMechanism::apop) || s.auth == nullptr ||
-        s.auth->apop_stamp.empty())
+    if (!s.policy.offered(LoginMechanism::apop) || s.auth == nullptr || s.auth->apop_stamp.empty())
         return s.writer.err("APOP is not enabled");
-    if (cmd.args.size() != 2) return s.writer.err("Usage: APOP name digest");
+    if (cmd.args.size() != 2)
+        return s.writer.err("Usage: APOP name digest");
     submit_credentials(s, AuthRequest{std::string(login_mechanism_name(LoginMechanism::apop)),
-                                      cmd.args[0], cmd.args[1], {}});
+                                      cmd.args[0],
+                                      cmd.args[1],
+                                      {}});
 }
 
 void handle_auth(Session& s, const CommandLine& cmd) {
@@ -134,15 +146,18 @@ void handle_auth(Session& s, const CommandLine& cmd) {
         s.writer.raw(".\r\n");
         return;
     }
-    if (cmd.args.size() > 2) return s.writer.err("Usage: AUTH mechanism [initial-response]");
+    if (cmd.args.size() > 2)
+        return s.writer.err("Usage: AUTH mechanism [initial-response]");
     auto mechanism = parse_sasl_mechanism(cmd.args[0]);
     Offer offer = mechanism ? s.policy.offer(login_mechanism(*mechanism)) : Offer::disabled;
     if (offer == Offer::plaintext_disallowed)
         return s.writer.err("[AUTH] Plaintext authentication disallowed");
-    if (offer != Offer::offered) return s.writer.err("Unsupported authentication mechanism");
+    if (offer != Offer::offered)
+        return s.writer.err("Unsupported authentication mechanism");
     SaslExchange exchange(*mechanism, next_cram_challenge(s));
     std::optional<std::string_view> initial;
-    if (cmd.args.size() == 2) initial = cmd.args[1];
+    if (cmd.args.size() == 2)
+        initial = cmd.args[1];
     SaslStep step = exchange.start(initial);
     std::string line;
     while (step.kind == SaslStep::Kind::challenge) {
@@ -164,13 +179,13 @@ void handle_auth(Session& s, const CommandLine& cmd) {
     SaslCredentials& c = step.credentials;
     bool cram = c.mechanism == SaslMechanism::cram_md5;
     std::string name(login_mechanism_name(login_mechanism(c.mechanism)));
-    submit_credentials(s, AuthRequest{std::move(name), c.user,
-                                      cram ? c.digest_hex : c.password,
+    submit_credentials(s, AuthRequest{std::move(name), c.user, cram ? c.digest_hex : c.password,
                                       cram ? c.challenge : std::string()});
 }
 
 void quit_before_login(Session& s, const CommandLine& cmd) {
-    if (!cmd.args.empty()) return s.writer.err("QUIT takes no argument");
+    if (!cmd.args.empty())
+        return s.writer.err("QUIT takes no argument");
     s.done = true;
     s.writer.ok("Bye");
 }
@@ -187,6 +202,8 @@ constexpr Command kCommands[] = {
 
 } // namespace
 
-std::span<const Command> authorization_commands() { return kCommands; }
+std::span<const Command> authorization_commands() {
+    return kCommands;
+}
 
 } // namespace popper

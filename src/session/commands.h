@@ -20,12 +20,12 @@
 namespace popper {
 
 struct Command {
-    const char *keyword;
-    void (*handler)(Session &, const CommandLine &);
+    const char* keyword;
+    void (*handler)(Session&, const CommandLine&);
     // Arguments may be longer than kMaxArgumentOctets.
     bool long_arguments = false;
     // Offered only when the config says so; nullptr: always.
-    bool (*enabled)(const Config &) = nullptr;
+    bool (*enabled)(const Config&) = nullptr;
 };
 
 // The commands of each state, in its own file.
@@ -34,13 +34,13 @@ std::span<const Command> transaction_commands();
 
 // CAPA in either state (RFC 2449 §5): the capability list, with
 // `login_lines` (USER, SASL) before login. In session.cpp.
-void reply_capabilities(Session &s, const CommandLine &cmd, std::string_view login_lines);
+void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view login_lines);
 // QUIT in TRANSACTION: the UPDATE state. In update.cpp.
-void handle_quit(Session &s, const CommandLine &cmd);
+void handle_quit(Session& s, const CommandLine& cmd);
 // Puts every message back in the spool without deleting any: a connection
 // that ends without QUIT (RFC 1939 §6) or a server shutdown. In update.cpp.
-void abandon_session(Session &s, const char *why);
+void abandon_session(Session& s, const char* why);
 // The process title for the session's state. In session.cpp.
-void set_session_title(const Session &s);
+void set_session_title(const Session& s);
 
 } // namespace popper

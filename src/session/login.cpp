@@ -18,7 +18,7 @@ struct MailboxOwner {
     gid_t gid = 0;
 };
 
-Result<MailboxOwner> resolve_owner(const Config &config, const UserEntry &entry) {
+Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry) {
     MailboxOwner owner;
     owner.spool_path = entry.mailbox.empty() ? config.spool_dir + "/" + entry.name : entry.mailbox;
     if (!entry.uid || !entry.gid) {
@@ -39,7 +39,7 @@ Result<MailboxOwner> resolve_owner(const Config &config, const UserEntry &entry)
     return owner;
 }
 
-void answer_maildrop_failure(Session &s, const Error &error) {
+void answer_maildrop_failure(Session& s, const Error& error) {
     switch (error.kind) {
     case ErrorKind::in_use:
         log_notice("mailbox in use: user=" + s.user + " addr=" + s.peer.address + ": " +
@@ -61,7 +61,7 @@ void answer_maildrop_failure(Session &s, const Error &error) {
 
 } // namespace
 
-void enter_transaction(Session &s, const UserEntry &entry) {
+void enter_transaction(Session& s, const UserEntry& entry) {
     s.user = entry.name;
     auto owner = resolve_owner(s.config, entry);
     if (!owner) {
@@ -93,7 +93,7 @@ void enter_transaction(Session &s, const UserEntry &entry) {
     s.state = Pop3State::transaction;
     set_session_title(s);
     uint64_t octets = 0;
-    for (const auto &m : s.maildrop->index().messages)
+    for (const auto& m : s.maildrop->index().messages)
         octets += m.pop_size;
     std::string summary =
         std::to_string(s.deleted.size()) + " messages (" + std::to_string(octets) + " octets)";

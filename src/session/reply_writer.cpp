@@ -19,7 +19,8 @@ char* ReplyWriter::room(size_t octets) {
     if (capacity_ - size_ < octets) {
         size_t capacity = std::max({size_ + octets, 2 * capacity_, kInitialReplyOctets});
         auto grown = std::make_unique_for_overwrite<char[]>(capacity);
-        if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+        if (size_ > 0)
+            std::memcpy(grown.get(), data_.get(), size_);
         data_ = std::move(grown);
         capacity_ = capacity;
     }

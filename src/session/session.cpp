@@ -35,27 +35,32 @@ const Command* find_command(std::span<const Command> table, const Session& s,
 // the other state gets the -ERR that says so.
 void dispatch_command(Session& s, const std::string& line) {
     auto cmd = parse_command_line(line);
-    if (!cmd) return s.writer.err("Invalid command line");
+    if (!cmd)
+        return s.writer.err("Invalid command line");
     const bool logged_in = s.state != Pop3State::authorization;
     const Command* command = find_command(
         logged_in ? transaction_commands() : authorization_commands(), s, cmd->keyword);
     if (command == nullptr) {
         auto other = logged_in ? authorization_commands() : transaction_commands();
-        if (find_command(other, s, cmd->keyword) == nullptr) return s.writer.err("Unknown command");
+        if (find_command(other, s, cmd->keyword) == nullptr)
+            return s.writer.err("Unknown command");
         return s.writer.err(logged_in ? "Already logged in" : "Not logged in");
     }
     if (!command->long_arguments) {
         for (const auto& arg : cmd->args)
-            if (arg.size() > kMaxArgumentOctets) return s.writer.err("Argument too long");
+            if (arg.size() > kMaxArgumentOctets)
+                return s.writer.err("Argument too long");
     }
     command->handler(s, *cmd);
 }
 
 void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view login_lines) {
-    if (!cmd.args.empty()) return s.writer.err("CAPA takes no argument");
+    if (!cmd.args.empty())
+        return s.writer.err("CAPA takes no argument");
     s.writer.ok("Capability list follows");
     s.writer.raw("TOP\r\n");
-    if (!login_lines.empty()) s.writer.raw(login_lines);
+    if (!login_lines.empty())
+        s.writer.raw(login_lines);
     s.writer.raw("UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
     s.writer.raw("IMPLEMENTATION popperd\r\n.\r\n");
 }
@@ -70,9 +75,13 @@ void tune_socket(int fd, unsigned idle_timeout_s) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-void request_session_shutdown() { shutdown_requested = 1; }
+void request_session_shutdown() {
+    shutdown_requested = 1;
+}
 
-bool session_shutdown_requested() { return shutdown_requested != 0; }
+bool session_shutdown_requested() {
+    return shutdown_requested != 0;
+}
 
 namespace {
 
@@ -91,7 +100,9 @@ void on_shutdown_signal(int) {
         ::kill(signal_forward_pid, SIGTERM);
     } else if (signal_client_fd >= 0) {
         ::shutdown(signal_client_fd, SHUT_RD);
-        struct timeval tv {1, 0};
+        struct timeval tv {
+            1, 0
+        };
         ::setsockopt(signal_client_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
     errno = saved;
@@ -120,7 +131,9 @@ void install_session_signals() {
 
 void set_session_title(const Session& s) {
     switch (s.state) {
-    case Pop3State::authorization: set_proc_title("popperd: [" + s.peer.address + "] AUTH"); break;
+    case Pop3State::authorization:
+        set_proc_title("popperd: [" + s.peer.address + "] AUTH");
+        break;
     case Pop3State::transaction:
         set_proc_title("popperd: " + s.user + " [" + s.peer.address + "] TRANSACTION");
         break;
@@ -135,9 +148,10 @@ int serve_commands(Session& s) {
     const PeerInfo& peer = s.peer;
     std::string line;
     while (!s.done) {
-        if (!s.reader.has_buffered_line() && !s.writer.flush()) break;
-        unsigned timeout_s = s.state == Pop3State::authorization ? config.auth_timeout_s
-                                                                  : config.idle_timeout_s;
+        if (!s.reader.has_buffered_line() && !s.writer.flush())
+            break;
+        unsigned timeout_s =
+            s.state == Pop3State::authorization ? config.auth_timeout_s : config.idle_timeout_s;
         if (shutdown_requested) {
             s.writer.err("[SYS/TEMP] Server shutting down");
             s.writer.flush();
@@ -146,9 +160,14 @@ int serve_commands(Session& s) {
         }
         ReadStatus got = s.reader.read_line(line, static_cast<int>(timeout_s) * 1000);
         switch (got) {
-        case ReadStatus::line: dispatch_command(s, line); break;
-        case ReadStatus::too_long: s.writer.err("Line too long"); break;
-        case ReadStatus::interrupted: continue;
+        case ReadStatus::line:
+            dispatch_command(s, line);
+            break;
+        case ReadStatus::too_long:
+            s.writer.err("Line too long");
+            break;
+        case ReadStatus::interrupted:
+            continue;
         case ReadStatus::timeout:
             // RFC 1939 §3: an autologout timer; nothing is deleted.
             s.writer.err("Disconnected for inactivity");
@@ -159,11 +178,13 @@ int serve_commands(Session& s) {
             return 0;
         case ReadStatus::eof:
         case ReadStatus::error:
-            if (shutdown_requested) continue; // our own shutdown(SHUT_RD): say goodbye
+            if (shutdown_requested)
+                continue; // our own shutdown(SHUT_RD): say goodbye
             abandon_session(s, "disconnected");
             return 0;
         }
-        if (!s.writer.flush_if_large()) break;
+        if (!s.writer.flush_if_large())
+            break;
     }
     s.writer.flush();
     abandon_session(s, "disconnected");

@@ -12,7 +12,7 @@ namespace popper {
 
 namespace {
 
-void log_logout(const Session &s, const char *how) {
+void log_logout(const Session& s, const char* how) {
     struct rusage usage {};
     ::getrusage(RUSAGE_SELF, &usage);
     auto seconds =
@@ -27,7 +27,7 @@ void log_logout(const Session &s, const char *how) {
 
 } // namespace
 
-void handle_quit(Session &s, const CommandLine &cmd) {
+void handle_quit(Session& s, const CommandLine& cmd) {
     if (!cmd.args.empty())
         return s.writer.err("QUIT takes no argument");
     s.done = true;
@@ -51,7 +51,7 @@ void handle_quit(Session &s, const CommandLine &cmd) {
     s.writer.ok("Bye (" + std::to_string(left) + (left == 1 ? " message" : " messages") + " left)");
 }
 
-void abandon_session(Session &s, const char *why) {
+void abandon_session(Session& s, const char* why) {
     if (!s.maildrop)
         return;
     // Nothing is deleted: RFC 1939 §6 removes messages only in UPDATE.

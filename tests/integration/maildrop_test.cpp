@@ -5,8 +5,8 @@
 #include "support/popperd_test.h"
 
 #include <csignal>
-#include <sys/stat.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -31,7 +31,7 @@ protected:
 
     std::string all_messages() const {
         std::string spool;
-        for (const auto &m : messages)
+        for (const auto& m : messages)
             spool += m;
         return spool;
     }
@@ -158,8 +158,8 @@ TEST_F(Maildrop, AReaderWritingTheSpoolDuringTheSessionCannotChangeWhatItServes)
     }
     EXPECT_EQ(client.command("DELE 2"), "+OK Message 2 deleted");
     EXPECT_EQ(client.command("QUIT"), bye_reply(3));
-    EXPECT_EQ(host.read_spool(kUser), messages[0] + messages[2] + messages[3] +
-                                          numbered_message(7) + numbered_message(8));
+    EXPECT_EQ(host.read_spool(kUser),
+              messages[0] + messages[2] + messages[3] + numbered_message(7) + numbered_message(8));
 }
 
 // A reader of the BSD Mail family that read the mailbox before the login
@@ -238,7 +238,7 @@ TEST_F(Maildrop, QuitDeletingFromTheFirstMessageReplacesTheSpoolAndLeavesNothing
     EXPECT_NE(after.st_ino, before.st_ino);
     EXPECT_EQ(after.st_mode & 07777, 0640u);
     EXPECT_EQ(after.st_gid, before.st_gid);
-    for (const char *left : {".pop.compact", ".pop.tail", ".pop"})
+    for (const char* left : {".pop.compact", ".pop.tail", ".pop"})
         EXPECT_FALSE(path_exists(host.drop_dir() + "/" + std::string(kUser) + left)) << left;
     // And the next session sees exactly that mail.
     PopClient next = login();

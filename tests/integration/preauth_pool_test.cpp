@@ -14,22 +14,24 @@ namespace popper::test {
 namespace {
 
 // "popperd[PID]: ..." -> PID
-pid_t pid_of_log_line(const std::string &line) {
+pid_t pid_of_log_line(const std::string& line) {
     size_t open = line.find('[');
     return open == std::string::npos ? -1 : static_cast<pid_t>(std::stol(line.substr(open + 1)));
 }
 
 std::vector<pid_t> children_of(pid_t pid) {
     std::vector<pid_t> kids;
-    auto text = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                          "/children");
+    auto text =
+        read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
     std::istringstream in(text.value_or(""));
     for (pid_t kid; in >> kid;)
         kids.push_back(kid);
     return kids;
 }
 
-bool process_gone(pid_t pid) { return !path_exists("/proc/" + std::to_string(pid)); }
+bool process_gone(pid_t pid) {
+    return !path_exists("/proc/" + std::to_string(pid));
+}
 
 class PreauthPool : public PopperdTest {
 protected:
@@ -51,7 +53,8 @@ protected:
     void wait_done(pid_t pid) {
         EXPECT_TRUE(wait_until([&] {
             return process_gone(pid) || process_title(pid) == "popperd: pre-login (idle)";
-        })) << "pre-login process " << pid << " still busy";
+        })) << "pre-login process "
+            << pid << " still busy";
     }
 
     // A connection whose one failed login is logged by the pre-login process
@@ -76,7 +79,7 @@ protected:
     }
 
     // The listener's child that shows this title, once there is one.
-    pid_t child_titled(const std::string &title) {
+    pid_t child_titled(const std::string& title) {
         pid_t found = -1;
         wait_until([&] {
             for (pid_t kid : children_of(daemon().pid()))
@@ -95,7 +98,7 @@ TEST_F(PreauthPool, OnePreloginProcessServesConsecutiveConnections) {
     EXPECT_EQ(first, second);
     // Neither is a session process: those are new for every connection.
     std::set<pid_t> sessions;
-    for (const auto &line : daemon().log_lines_with(": connect: addr="))
+    for (const auto& line : daemon().log_lines_with(": connect: addr="))
         sessions.insert(pid_of_log_line(line));
     EXPECT_EQ(sessions.size(), 2u);
     EXPECT_FALSE(sessions.contains(first));
@@ -154,7 +157,7 @@ TEST_F(PreauthPool, ConcurrentConnectionsGetProcessesOfTheirOwn) {
     std::vector<PopClient> clients;
     for (int i = 0; i < 6; ++i)
         clients.push_back(connect());
-    for (auto &client : clients)
+    for (auto& client : clients)
         EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
     std::set<pid_t> pooled;
     EXPECT_TRUE(wait_until([&] {
@@ -163,9 +166,10 @@ TEST_F(PreauthPool, ConcurrentConnectionsGetProcessesOfTheirOwn) {
             if (process_title(kid) == "popperd: [127.0.0.1] AUTH (pre-login)")
                 pooled.insert(kid);
         return pooled.size() == clients.size();
-    })) << pooled.size() << " pre-login processes";
+    })) << pooled.size()
+        << " pre-login processes";
     // One at a time through the mailbox: the others wait in AUTHORIZATION.
-    for (auto &client : clients) {
+    for (auto& client : clients) {
         EXPECT_TRUE(client.command("PASS wonderland").starts_with("+OK Logged in, 2 messages"));
         EXPECT_EQ(client.command("QUIT"), bye_reply(2));
     }

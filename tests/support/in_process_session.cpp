@@ -22,19 +22,19 @@ std::pair<UniqueFd, UniqueFd> socket_pair() {
 
 } // namespace
 
-Config config_of(const MailHost &host) {
+Config config_of(const MailHost& host) {
     auto config = load_config(host.config_path());
     EXPECT_TRUE(config) << (config ? "" : config.error().message());
     return config ? *config : Config{};
 }
 
-InProcessSession::InProcessSession(const Config &config)
+InProcessSession::InProcessSession(const Config& config)
     : InProcessSession(config, make_auth_context(config)) {}
 
-InProcessSession::InProcessSession(const Config &config, AuthContext context)
+InProcessSession::InProcessSession(const Config& config, AuthContext context)
     : InProcessSession(config, std::move(context), socket_pair()) {}
 
-InProcessSession::InProcessSession(const Config &config, AuthContext context,
+InProcessSession::InProcessSession(const Config& config, AuthContext context,
                                    std::pair<UniqueFd, UniqueFd> client_and_server)
     : client_(std::move(client_and_server.first)), server_(std::move(client_and_server.second)),
       context_(std::move(context)),

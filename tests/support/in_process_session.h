@@ -24,16 +24,16 @@ namespace popper::test {
 
 // The config of `host`'s popperd.conf, as popperd loads it; a test failure
 // and the defaults when it does not load.
-Config config_of(const MailHost &host);
+Config config_of(const MailHost& host);
 
 class InProcessSession {
 public:
     // `context` holds the login's challenges (APOP stamp, CRAM-MD5); by
     // default those of make_auth_context(config). `config` must outlive this.
-    explicit InProcessSession(const Config &config);
-    InProcessSession(const Config &config, AuthContext context);
-    InProcessSession(const InProcessSession &) = delete;
-    InProcessSession &operator=(const InProcessSession &) = delete;
+    explicit InProcessSession(const Config& config);
+    InProcessSession(const Config& config, AuthContext context);
+    InProcessSession(const InProcessSession&) = delete;
+    InProcessSession& operator=(const InProcessSession&) = delete;
 
     // Dispatches `line` (without CRLF) and returns every reply byte it wrote.
     std::string command(std::string_view line);
@@ -41,11 +41,11 @@ public:
     // that a command reads itself (AUTH), or pipelined commands.
     void client_sends(std::string_view bytes);
 
-    Session &session() { return session_; }
-    const AuthContext &context() const { return context_; }
+    Session& session() { return session_; }
+    const AuthContext& context() const { return context_; }
 
 private:
-    InProcessSession(const Config &config, AuthContext context,
+    InProcessSession(const Config& config, AuthContext context,
                      std::pair<UniqueFd, UniqueFd> client_and_server);
     // Everything the session has written so far.
     std::string replies();

@@ -21,12 +21,12 @@ public:
         std::chrono::duration_cast<std::chrono::seconds>(kDefaultWait);
 
     // Connects to address:port ("127.0.0.1", "::1"); throws when it cannot.
-    explicit PopClient(uint16_t port, const std::string &address = "127.0.0.1");
+    explicit PopClient(uint16_t port, const std::string& address = "127.0.0.1");
     // Takes ownership of a connected socket.
     explicit PopClient(int connected_fd);
-    PopClient(PopClient &&other) noexcept;
-    PopClient &operator=(PopClient &&) = delete;
-    PopClient(const PopClient &) = delete;
+    PopClient(PopClient&& other) noexcept;
+    PopClient& operator=(PopClient&&) = delete;
+    PopClient(const PopClient&) = delete;
     ~PopClient();
 
     int fd() const { return fd_; }

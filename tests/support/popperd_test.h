@@ -33,7 +33,7 @@ protected:
     static std::string bye_reply(size_t messages_left);
 
     // The daemon, started with the config as it is at the first call.
-    Daemon &daemon();
+    Daemon& daemon();
     // A new connection whose greeting has been read and checked.
     PopClient connect();
     // connect(), then USER/PASS as alice; throws when the login is refused.

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 // soon as what it waits for happens, so a generous bound costs a passing test
 // nothing: only a failure takes longer to report.
 inline std::chrono::milliseconds scaled_wait(std::chrono::milliseconds base) {
-    const char *text = std::getenv("POPPER_TEST_TIME_SCALE");
+    const char* text = std::getenv("POPPER_TEST_TIME_SCALE");
     const double scale = text ? std::strtod(text, nullptr) : 1.0;
     if (!(scale > 1.0))
         return base;

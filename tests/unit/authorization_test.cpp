@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::string_literals;
 
-constexpr const char *kAuthFailed = "-ERR [AUTH] Authentication failed\r\n";
+constexpr const char* kAuthFailed = "-ERR [AUTH] Authentication failed\r\n";
 
 using Authorization = InProcessTest;
 

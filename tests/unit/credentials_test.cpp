@@ -26,7 +26,7 @@ protected:
     }
 
     // The verdict on `request`; `entry` holds what a granted login gets.
-    AuthVerdict check(const AuthRequest &request) {
+    AuthVerdict check(const AuthRequest& request) {
         return check_credentials(config, context, request, entry);
     }
 
@@ -71,7 +71,7 @@ TEST_F(Credentials, PlainAndLoginAreCheckedLikePass) {
 
 TEST_F(Credentials, PlaintextIsRefusedWhenDisallowedWhateverThePassword) {
     config.allow_plaintext = false;
-    for (const char *mechanism : {"PASS", "PLAIN", "LOGIN"}) {
+    for (const char* mechanism : {"PASS", "PLAIN", "LOGIN"}) {
         AuthVerdict verdict = check({mechanism, "alice", "wonderland", ""});
         EXPECT_FALSE(verdict.ok) << mechanism;
         EXPECT_EQ(verdict.reason, "plaintext-disallowed") << mechanism;

@@ -1,5 +1,5 @@
-#include "popper/ip_address.h"
 #include "popper/io.h"
+#include "popper/ip_address.h"
 
 #include <gtest/gtest.h>
 
@@ -60,7 +60,8 @@ TEST(IpAddress, SpellsEveryAddressAsInetNtopDoes) {
         for (int g = 0; g < 8; ++g) {
             unsigned kind = rng() % 4;
             unsigned value = kind == 0 ? rng() % 0x10000 : kind == 1 ? rng() % 16 : 0;
-            if (g == 5 && rng() % 8 == 0) value = 0xffff;
+            if (g == 5 && rng() % 8 == 0)
+                value = 0xffff;
             bytes[2 * g] = static_cast<uint8_t>(value >> 8);
             bytes[2 * g + 1] = static_cast<uint8_t>(value);
         }
@@ -112,7 +113,8 @@ TcpConnection connect_tcp(const char* listen_host, const char* connect_host, boo
     c.port = ntohs(reinterpret_cast<struct sockaddr_in*>(&address)->sin_port);
     struct sockaddr_storage to = socket_address(connect_host, c.port, len);
     c.client = UniqueFd(::socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (::connect(c.client.get(), reinterpret_cast<struct sockaddr*>(&to), len) != 0) return c;
+    if (::connect(c.client.get(), reinterpret_cast<struct sockaddr*>(&to), len) != 0)
+        return c;
     c.server = UniqueFd(::accept4(c.listening.get(), nullptr, nullptr, SOCK_CLOEXEC));
     return c;
 }
@@ -126,14 +128,16 @@ TEST(SocketAddress, Ipv4PeerIsTheAddressAndTheListeningSocketHasItsPort) {
 
 TEST(SocketAddress, Ipv6AddressWithAPortIsInBrackets) {
     TcpConnection c = connect_tcp("::1", "::1");
-    if (!c.server) GTEST_SKIP() << "no IPv6 loopback here";
+    if (!c.server)
+        GTEST_SKIP() << "no IPv6 loopback here";
     EXPECT_EQ(peer_address_text(c.server.get()), "::1");
     EXPECT_EQ(local_address_text(c.listening.get()), "[::1]:" + std::to_string(c.port));
 }
 
 TEST(SocketAddress, Ipv4ClientOfADualStackSocketIsNamedByItsIpv4Address) {
     TcpConnection c = connect_tcp("::", "127.0.0.1", false);
-    if (!c.server) GTEST_SKIP() << "no dual-stack IPv6 here";
+    if (!c.server)
+        GTEST_SKIP() << "no dual-stack IPv6 here";
     EXPECT_EQ(peer_address_text(c.server.get()), "127.0.0.1");
 }
 

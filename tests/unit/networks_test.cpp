@@ -68,9 +68,9 @@ TEST(Network, ContainsExactlyTheAddressesOfItsPrefix) {
 }
 
 TEST(Network, RejectsMalformedPrefixesAndHostBits) {
-    for (const char* bad : {"192.0.2.0/33", "192.0.2.0/", "192.0.2.0/-1", "192.0.2.0/024",
-                            "192.0.2.0/2x", "::/129", "192.0.2.1/24", "2001:db8::1/64",
-                            "example.org/24", "/24"})
+    for (const char* bad :
+         {"192.0.2.0/33", "192.0.2.0/", "192.0.2.0/-1", "192.0.2.0/024", "192.0.2.0/2x", "::/129",
+          "192.0.2.1/24", "2001:db8::1/64", "example.org/24", "/24"})
         EXPECT_FALSE(parse_network(bad)) << bad;
     auto error = parse_network("192.0.2.1/24");
     ASSERT_FALSE(error);

@@ -10,7 +10,9 @@ namespace {
 
 const std::string kSig("\r\n\r\n\0\r\nQUIT\n", 12);
 
-std::string be16(unsigned v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; }
+std::string be16(unsigned v) {
+    return {static_cast<char>(v >> 8), static_cast<char>(v & 0xff)};
+}
 
 std::string v2(char ver_cmd, char family, const std::string& body) {
     return kSig + ver_cmd + family + be16(static_cast<unsigned>(body.size())) + body;
@@ -83,7 +85,8 @@ TEST(ProxyV1, RejectsEveryMalformedLine) {
         "proxy TCP4 192.0.2.1 198.51.100.1 1 2\r\n",         // lowercase
         "USER alice\r\n",                                    // no header at all
     };
-    for (const char* line : bad) EXPECT_FALSE(parse_proxy_header(line)) << line;
+    for (const char* line : bad)
+        EXPECT_FALSE(parse_proxy_header(line)) << line;
     EXPECT_FALSE(parse_proxy_header(std::string("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\0\r\n", 33)));
 }
 
@@ -151,17 +154,17 @@ TEST(ProxyV2, WaitsForTheFixedPartThenForTheWholeLength) {
 
 TEST(ProxyV2, RejectsEveryMalformedHeader) {
     const std::string block = tcp4_block();
-    EXPECT_FALSE(parse_proxy_header(v2('\x11', '\x11', block)));  // version 1 in v2 form
-    EXPECT_FALSE(parse_proxy_header(v2('\x22', '\x11', block)));  // command 2
-    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x12', block)));  // UDP
-    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x31', block)));  // AF_UNIX
+    EXPECT_FALSE(parse_proxy_header(v2('\x11', '\x11', block))); // version 1 in v2 form
+    EXPECT_FALSE(parse_proxy_header(v2('\x22', '\x11', block))); // command 2
+    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x12', block))); // UDP
+    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x31', block))); // AF_UNIX
     EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x11', block.substr(0, 11)))); // cut short
-    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x21', block)));  // 12 octets for TCP6
-    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x11', block + "\x20\x00"))); // TLV cut
-    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x11', block + std::string("\x20\x00\x09", 3) +
-                                                           "short"))); // TLV overruns
-    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x11', block + std::string("\x20\x00\x02", 3) +
-                                                           "ab"))); // SSL TLV too short
+    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x21', block)));               // 12 octets for TCP6
+    EXPECT_FALSE(parse_proxy_header(v2('\x21', '\x11', block + "\x20\x00")));  // TLV cut
+    EXPECT_FALSE(parse_proxy_header(
+        v2('\x21', '\x11', block + std::string("\x20\x00\x09", 3) + "short"))); // TLV overruns
+    EXPECT_FALSE(parse_proxy_header(
+        v2('\x21', '\x11', block + std::string("\x20\x00\x02", 3) + "ab"))); // SSL TLV too short
     std::string wrong_sig = v2('\x21', '\x11', block);
     wrong_sig[11] = 'X';
     EXPECT_FALSE(parse_proxy_header(wrong_sig));

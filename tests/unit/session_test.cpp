@@ -16,7 +16,7 @@ using Dispatch = InProcessTest;
 
 TEST_F(Dispatch, TransactionCommandsBeforeLoginAreRefusedAsNotLoggedIn) {
     InProcessSession s(config);
-    for (const char *line : {"STAT", "LIST", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "NOOP", "RSET"})
+    for (const char* line : {"STAT", "LIST", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "NOOP", "RSET"})
         EXPECT_EQ(s.command(line), "-ERR Not logged in\r\n") << line;
     EXPECT_EQ(s.session().state, Pop3State::authorization);
 }
@@ -24,7 +24,7 @@ TEST_F(Dispatch, TransactionCommandsBeforeLoginAreRefusedAsNotLoggedIn) {
 TEST_F(Dispatch, AuthorizationCommandsAfterLoginAreRefusedAsAlreadyLoggedIn) {
     InProcessSession s(config);
     s.session().state = Pop3State::transaction; // refused before any handler needs a maildrop
-    for (const char *line : {"USER alice", "PASS wonderland", "APOP alice 0123", "AUTH PLAIN"})
+    for (const char* line : {"USER alice", "PASS wonderland", "APOP alice 0123", "AUTH PLAIN"})
         EXPECT_EQ(s.command(line), "-ERR Already logged in\r\n") << line;
 }
 
