@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <netinet/in.h>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,8 @@ struct IpAddress {
 // Strict numeric forms only (inet_pton(3)): no names, no leading zeros in
 // IPv4, no zone index. IPv4-mapped IPv6 becomes IPv4.
 std::optional<IpAddress> parse_ip_address(std::string_view text);
+// An IPv6 address as found on the wire (IPv4-mapped becomes IPv4).
+IpAddress ip_address_of(const struct in6_addr& address);
 // The address of an AF_INET or AF_INET6 socket address; nullopt otherwise.
 std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address);
 

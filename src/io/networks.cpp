@@ -13,7 +13,9 @@ namespace {
 
 constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-IpAddress from_in6(const struct in6_addr& in6) {
+} // namespace
+
+IpAddress ip_address_of(const struct in6_addr& in6) {
     IpAddress address;
     if (std::memcmp(in6.s6_addr, kMappedPrefix, sizeof kMappedPrefix) == 0) {
         std::memcpy(address.bytes.data(), in6.s6_addr + 12, 4);
@@ -23,6 +25,8 @@ IpAddress from_in6(const struct in6_addr& in6) {
     std::memcpy(address.bytes.data(), in6.s6_addr, 16);
     return address;
 }
+
+namespace {
 
 unsigned width(const IpAddress& address) {
     return address.v6 ? 128 : 32;
@@ -57,7 +61,7 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
     }
     struct in6_addr in6 {};
     if (::inet_pton(AF_INET6, copy.c_str(), &in6) == 1)
-        return from_in6(in6);
+        return ip_address_of(in6);
     return std::nullopt;
 }
 
@@ -69,7 +73,7 @@ std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address) {
         return ip;
     }
     if (address.ss_family == AF_INET6)
-        return from_in6(reinterpret_cast<const struct sockaddr_in6*>(&address)->sin6_addr);
+        return ip_address_of(reinterpret_cast<const struct sockaddr_in6*>(&address)->sin6_addr);
     return std::nullopt;
 }
 

@@ -64,17 +64,13 @@ Status move_spool_into_drop(const DropFiles& files, const SpoolFile& spool) {
 // messages and the mail that arrived meanwhile, then renamed over it.
 Result<bool> commit_by_copy(const DropFiles& files, int drop_fd, const MboxIndex& index,
                             const std::vector<bool>& deleted, const SpoolFile& spool) {
-    if (auto gone = unlink_path(files.spool_tmp); !gone)
-        return gone.error();
-    auto tmp = create_exclusive(files.spool_tmp, 0600);
-    if (!tmp)
-        return tmp.error();
     auto drop_st = stat_fd(drop_fd, files.drop);
     if (!drop_st)
         return drop_st.error();
     // The drop carries the mode and group the spool had at login.
-    if (auto mode = copy_mode_and_group(tmp->get(), *drop_st, files.spool_tmp); !mode)
-        return mode.error();
+    auto tmp = create_spool_tmp(files, *drop_st);
+    if (!tmp)
+        return tmp.error();
     MboxWriter writer(tmp->get(), files.spool_tmp);
     if (auto c = append_kept(writer, index, deleted, 0, drop_fd, files.drop,
                              static_cast<uint64_t>(drop_st->st_size));
@@ -133,6 +129,17 @@ Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWrite
     return spool_size;
 }
 
+Result<UniqueFd> create_spool_tmp(const DropFiles& files, const struct stat& mode_of) {
+    if (auto gone = unlink_path(files.spool_tmp); !gone)
+        return gone.error();
+    auto tmp = create_exclusive(files.spool_tmp, 0600);
+    if (!tmp)
+        return tmp.error();
+    if (auto mode = copy_mode_and_group(tmp->get(), mode_of, files.spool_tmp); !mode)
+        return mode.error();
+    return tmp;
+}
+
 Status install_spool_tmp(const DropFiles& files) {
     if (auto r = rename_path(files.spool_tmp, files.spool); !r)
         return r;
@@ -147,11 +154,9 @@ Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t
             return gone;
         return fsync_dir(files.spool_dir);
     }
-    auto tmp = create_exclusive(files.spool_tmp, 0600);
+    auto tmp = create_spool_tmp(files, spool.st);
     if (!tmp)
         return tmp.error();
-    if (auto mode = copy_mode_and_group(tmp->get(), spool.st, files.spool_tmp); !mode)
-        return mode;
     MboxWriter writer(tmp->get(), files.spool_tmp);
     auto prepared = prepare_spool_tmp(files, tmp->get(), writer, spool, moved, false);
     if (!prepared)

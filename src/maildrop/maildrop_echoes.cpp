@@ -133,13 +133,9 @@ Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile&
 
     // Invariant 1: the spool is replaced in one rename by a durable copy
     // without the echoes; before it, the echoes are only duplicates.
-    if (auto gone = unlink_path(files.spool_tmp); !gone)
-        return gone.error();
-    auto tmp = create_exclusive(files.spool_tmp, 0600);
+    auto tmp = create_spool_tmp(files, spool.st);
     if (!tmp)
         return tmp.error();
-    if (auto mode = copy_mode_and_group(tmp->get(), spool.st, files.spool_tmp); !mode)
-        return mode.error();
     MboxWriter writer(tmp->get(), files.spool_tmp);
     if (auto a = append_kept(writer, *index, echo, 0, spool.fd.get(), files.spool, size); !a)
         return a.error();

@@ -107,6 +107,9 @@ Result<bool> commit_by_copy(const DropFiles& files, int drop_fd, const MboxIndex
 // caller's: the drop's, which carries the spool's of the login.)
 Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
                                    const SpoolFile& spool, uint64_t from, bool unread_mail);
+// A new, empty spool_tmp (one a crash left is removed first), with the
+// permission bits and group of `mode_of`.
+Result<UniqueFd> create_spool_tmp(const DropFiles& files, const struct stat& mode_of);
 // Renames spool_tmp over the spool and makes that durable.
 Status install_spool_tmp(const DropFiles& files);
 

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <string>
-#include <sys/socket.h>
 
 namespace popper {
 
@@ -158,14 +157,11 @@ Result<ProxyParse> parse_v2(std::string_view data) {
         address_octets = kTcp6AddressOctets;
         if (length < address_octets)
             return bad("version 2 TCP6 address block cut short");
-        struct sockaddr_storage s {
-        }, d{};
-        auto* s6 = reinterpret_cast<struct sockaddr_in6*>(&s);
-        auto* d6 = reinterpret_cast<struct sockaddr_in6*>(&d);
-        s6->sin6_family = d6->sin6_family = AF_INET6;
-        std::memcpy(&s6->sin6_addr, a, 16);
-        std::memcpy(&d6->sin6_addr, a + 16, 16);
-        header.endpoints = ProxyEndpoints{*ip_address_of(s), *ip_address_of(d),
+        in6_addr source{};
+        in6_addr destination{};
+        std::memcpy(&source, a, 16);
+        std::memcpy(&destination, a + 16, 16);
+        header.endpoints = ProxyEndpoints{ip_address_of(source), ip_address_of(destination),
                                           big_endian16(a + 32), big_endian16(a + 34)};
     } else if (family != kFamilyUnspec) {
         return bad("version 2 family is not TCP over IPv4 or IPv6");
