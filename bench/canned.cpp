@@ -65,7 +65,7 @@ Message encode(std::string_view stored) {
     return m;
 }
 
-std::vector<Message> read_mbox(const std::string &path) {
+std::vector<Message> read_mbox(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw bench::Failure("cannot read " + path);
@@ -106,9 +106,9 @@ public:
     }
 
     // The reply to one command line (without CRLF); `quit` set by QUIT.
-    const std::string &answer(std::string_view line, bool &quit) {
+    const std::string& answer(std::string_view line, bool& quit) {
         std::string verb(line.substr(0, line.find(' ')));
-        for (char &c : verb)
+        for (char& c : verb)
             c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         std::string_view arg = line.find(' ') == std::string_view::npos
                                    ? std::string_view()
@@ -147,7 +147,7 @@ private:
     std::string capa_ = "+OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n";
 };
 
-bool write_all(int fd, const std::string &data) {
+bool write_all(int fd, const std::string& data) {
     for (size_t done = 0; done < data.size();) {
         ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
@@ -159,7 +159,7 @@ bool write_all(int fd, const std::string &data) {
     return true;
 }
 
-void serve(int fd, Replies &replies) {
+void serve(int fd, Replies& replies) {
     static const std::string greeting = "+OK canned POP3 responder\r\n";
     if (!write_all(fd, greeting))
         return;
@@ -187,7 +187,7 @@ void serve(int fd, Replies &replies) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     try {
         bench::Flags flags(argc, argv, 1);
         Replies replies(read_mbox(flags.required("mbox")));
@@ -199,9 +199,9 @@ int main(int argc, char **argv) {
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         addr.sin_port = htons(static_cast<uint16_t>(flags.integer("port", 0)));
         socklen_t len = sizeof addr;
-        if (::bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
+        if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
             ::listen(listener, 64) != 0 ||
-            ::getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+            ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
             throw bench::Failure(std::string("listen: ") + std::strerror(errno));
         std::printf("canned listening on 127.0.0.1:%u\n", ntohs(addr.sin_port));
         std::fflush(stdout);
@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
             serve(fd, replies);
             ::close(fd);
         }
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
         std::fprintf(stderr, "canned: %s\n", e.what());
         return 1;
     }

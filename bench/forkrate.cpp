@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     try {
         bench::Flags flags(argc, argv, 1);
         double limit_s = flags.real("seconds", 2);
@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
                             "forks=" + std::to_string(forks) + " us_per_fork=" +
                                 std::to_string(seconds / static_cast<double>(forks) * 1e6));
         return 0;
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
         std::fprintf(stderr, "forkrate: %s\n", e.what());
         return 1;
     }

@@ -65,20 +65,20 @@ constexpr size_t kDelePipelineDepth = 128;
 // A server that says nothing for this long is broken, not slow.
 constexpr int kStallTimeoutS = 600;
 
-std::string errno_text(const std::string &what) {
+std::string errno_text(const std::string& what) {
     return what + ": " + std::strerror(errno);
 }
 
 class Fd {
 public:
     explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(Fd &&other) noexcept : fd_(other.release()) {}
-    Fd &operator=(Fd &&other) noexcept {
+    Fd(Fd&& other) noexcept : fd_(other.release()) {}
+    Fd& operator=(Fd&& other) noexcept {
         reset(other.release());
         return *this;
     }
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
     ~Fd() { reset(); }
     int get() const { return fd_; }
     int release() { return std::exchange(fd_, -1); }
@@ -92,7 +92,7 @@ private:
     int fd_;
 };
 
-sockaddr_in loopback_address(const bench::Flags &flags) {
+sockaddr_in loopback_address(const bench::Flags& flags) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(flags.integer("port", 110)));
@@ -101,11 +101,11 @@ sockaddr_in loopback_address(const bench::Flags &flags) {
     return addr;
 }
 
-Fd connect_to(const sockaddr_in &addr) {
+Fd connect_to(const sockaddr_in& addr) {
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0)
         throw Failure(errno_text("socket"));
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr *>(&addr), sizeof addr) != 0)
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
         throw Failure(errno_text("connect"));
     timeval timeout{kStallTimeoutS, 0}; // a hung server fails the run instead of stalling it
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -132,13 +132,13 @@ public:
 
     // Sends `command` + CRLF and returns the status line (without CRLF),
     // which must be +OK.
-    std::string command(const std::string &command) {
+    std::string command(const std::string& command) {
         send_all(fd_.get(), command + "\r\n");
         return expect_ok(command);
     }
 
     // Reads one status line; it must be +OK.
-    std::string expect_ok(const std::string &after) {
+    std::string expect_ok(const std::string& after) {
         std::string_view line = next_line();
         line.remove_suffix(2);
         if (!line.starts_with("+OK"))
@@ -186,8 +186,8 @@ private:
     // The next line, CRLF included; valid until the next read.
     std::string_view next_line() {
         for (;;) {
-            char *start = buf_.data() + rpos_;
-            auto *lf = static_cast<char *>(std::memchr(start, '\n', wpos_ - rpos_));
+            char* start = buf_.data() + rpos_;
+            auto* lf = static_cast<char*>(std::memchr(start, '\n', wpos_ - rpos_));
             if (lf != nullptr) {
                 size_t length = static_cast<size_t>(lf - start) + 1;
                 if (length < 2 || lf[-1] != '\r')
@@ -232,21 +232,21 @@ struct Stat {
     uint64_t count = 0, octets = 0;
 };
 
-Stat parse_stat(const std::string &line) {
+Stat parse_stat(const std::string& line) {
     Stat stat;
     if (std::sscanf(line.c_str(), "+OK %lu %lu", &stat.count, &stat.octets) != 2)
         throw Failure("STAT: unparsable reply: " + line);
     return stat;
 }
 
-void check_count(const bench::Flags &flags, uint64_t count) {
+void check_count(const bench::Flags& flags, uint64_t count) {
     long long expected = flags.integer("expect-count", -1);
     if (expected >= 0 && count != static_cast<uint64_t>(expected))
         throw Failure("STAT: " + std::to_string(count) + " messages, expected " +
                       std::to_string(expected));
 }
 
-Pop3Client login(const sockaddr_in &addr, const std::string &user, const std::string &pass) {
+Pop3Client login(const sockaddr_in& addr, const std::string& user, const std::string& pass) {
     Pop3Client client(connect_to(addr));
     client.expect_ok("greeting");
     client.command("USER " + user);
@@ -263,8 +263,8 @@ double ms_since(bench::Clock::time_point start) {
 uint16_t port_of(int fd, bool peer) {
     sockaddr_in addr{};
     socklen_t len = sizeof addr;
-    int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr *>(&addr), &len)
-                  : ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+    int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                  : ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     if (rc != 0)
         throw Failure(errno_text("getsockname"));
     return ntohs(addr.sin_port);
@@ -288,35 +288,35 @@ unsigned long server_socket_inode(int fd) {
     throw Failure("probe: the server's socket is not in /proc/net/tcp");
 }
 
-long status_field_kb(const std::string &status, const std::string &field) {
+long status_field_kb(const std::string& status, const std::string& field) {
     size_t at = status.find("\n" + field + ":");
     return at == std::string::npos
                ? -1
                : std::strtol(status.c_str() + at + field.size() + 2, nullptr, 10);
 }
 
-std::string read_text(const std::string &path) {
+std::string read_text(const std::string& path) {
     std::ifstream in(path);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // VmHWM of the process(es) holding the server end of `fd`: the largest wins.
-void probe_server_memory(int fd, const std::string &name, const std::string &server) {
+void probe_server_memory(int fd, const std::string& name, const std::string& server) {
     std::string target = "socket:[" + std::to_string(server_socket_inode(fd)) + "]";
     std::string self = std::to_string(::getpid());
     long best_hwm = -1, best_rss = -1;
     std::string best_pid, best_comm, holders;
-    DIR *proc = ::opendir("/proc");
-    while (dirent *entry = proc ? ::readdir(proc) : nullptr) {
+    DIR* proc = ::opendir("/proc");
+    while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
         std::string pid = entry->d_name;
         if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self)
             continue;
         std::string fd_dir = "/proc/" + pid + "/fd";
-        DIR *fds = ::opendir(fd_dir.c_str());
+        DIR* fds = ::opendir(fd_dir.c_str());
         if (fds == nullptr)
             continue;
         bool holds = false;
-        while (dirent *f = ::readdir(fds)) {
+        while (dirent* f = ::readdir(fds)) {
             char link[64];
             ssize_t n = ::readlink((fd_dir + "/" + f->d_name).c_str(), link, sizeof link - 1);
             if (n > 0 && std::string_view(link, static_cast<size_t>(n)) == target) {
@@ -362,7 +362,7 @@ struct Slot {
 
 class SessionRun {
 public:
-    explicit SessionRun(const bench::Flags &flags)
+    explicit SessionRun(const bench::Flags& flags)
         : addr_(loopback_address(flags)), prefix_(flags.text("user-prefix", "s")),
           users_(flags.integer("users", 1)), pass_(flags.required("pass")),
           expect_count_(flags.integer("expect-count", -1)),
@@ -374,7 +374,7 @@ public:
             throw Failure("sessions: need --users >= --concurrency (one mailbox per slot)");
     }
 
-    void run(const std::string &name, const std::string &server) {
+    void run(const std::string& name, const std::string& server) {
         epoll_ = Fd(::epoll_create1(EPOLL_CLOEXEC));
         start_ = bench::Clock::now();
         auto last_progress = start_;
@@ -419,7 +419,7 @@ private:
     }
 
     void start_session(size_t index) {
-        Slot &slot = slots_[index];
+        Slot& slot = slots_[index];
         slot.fd.reset();
         if (!may_start())
             return;
@@ -428,7 +428,7 @@ private:
         slot.step = Slot::greeting;
         slot.in.clear();
         slot.started = bench::Clock::now();
-        if (::connect(slot.fd.get(), reinterpret_cast<const sockaddr *>(&addr_), sizeof addr_) !=
+        if (::connect(slot.fd.get(), reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) !=
                 0 &&
             errno != EINPROGRESS) {
             // Not restarted: a server that is gone would otherwise recurse here.
@@ -452,12 +452,12 @@ private:
         start_session(index);
     }
 
-    void record_error(size_t index, const std::string &why) {
+    void record_error(size_t index, const std::string& why) {
         if (errors_++ == 0)
             first_error_ = "user " + user_of(index) + ": " + why;
     }
 
-    void fail(size_t index, const std::string &why) {
+    void fail(size_t index, const std::string& why) {
         record_error(index, why);
         finish(index);
     }
@@ -467,7 +467,7 @@ private:
     }
 
     void advance(uint32_t index) {
-        Slot &slot = slots_[index];
+        Slot& slot = slots_[index];
         char chunk[512];
         ssize_t n = ::recv(slot.fd.get(), chunk, sizeof chunk, 0);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -493,8 +493,8 @@ private:
     }
 
     // Sends the next command after an +OK; false when the slot failed.
-    bool reply_ok(size_t index, const std::string &line) {
-        Slot &slot = slots_[index];
+    bool reply_ok(size_t index, const std::string& line) {
+        Slot& slot = slots_[index];
         std::string next;
         switch (slot.step) {
         case Slot::greeting:
@@ -546,7 +546,7 @@ private:
     std::vector<double> latencies_ms_;
 };
 
-void run_retr(const bench::Flags &flags, const std::string &name, const std::string &server) {
+void run_retr(const bench::Flags& flags, const std::string& name, const std::string& server) {
     Pop3Client client =
         login(loopback_address(flags), flags.required("user"), flags.required("pass"));
     Stat stat = parse_stat(client.command("STAT"));
@@ -554,7 +554,7 @@ void run_retr(const bench::Flags &flags, const std::string &name, const std::str
     client.command("LIST");
     std::vector<uint64_t> sizes;
     uint64_t listed = 0;
-    for (const std::string &line : client.body_lines()) {
+    for (const std::string& line : client.body_lines()) {
         unsigned long number, octets;
         if (std::sscanf(line.c_str(), "%lu %lu", &number, &octets) != 2 ||
             number != sizes.size() + 1)
@@ -581,7 +581,7 @@ void run_retr(const bench::Flags &flags, const std::string &name, const std::str
                             std::to_string(sizes.size()) + " seconds=" + std::to_string(seconds));
 }
 
-void run_login(const bench::Flags &flags, const std::string &name, const std::string &server) {
+void run_login(const bench::Flags& flags, const std::string& name, const std::string& server) {
     auto start = bench::Clock::now();
     Pop3Client client =
         login(loopback_address(flags), flags.required("user"), flags.required("pass"));
@@ -603,7 +603,7 @@ void run_login(const bench::Flags &flags, const std::string &name, const std::st
 // Appends `mbox` to `spool` the way procmail and Postfix local do: dotlock
 // (O_EXCL) then an fcntl write lock; a file it creates gets the spool
 // directory's owner.
-void deliver(const std::string &mbox, const std::string &spool) {
+void deliver(const std::string& mbox, const std::string& spool) {
     std::string data = read_text(mbox);
     if (data.empty())
         throw Failure("deliver: empty or unreadable " + mbox);
@@ -651,7 +651,7 @@ void deliver(const std::string &mbox, const std::string &spool) {
     ::unlink(lock.c_str());
 }
 
-void run_quit(const bench::Flags &flags, const std::string &name, const std::string &server) {
+void run_quit(const bench::Flags& flags, const std::string& name, const std::string& server) {
     auto start = bench::Clock::now();
     Pop3Client client =
         login(loopback_address(flags), flags.required("user"), flags.required("pass"));
@@ -690,13 +690,13 @@ Fd listen_loopback() {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(fd.get(), 8) != 0)
         throw Failure(errno_text("listen"));
     return fd;
 }
 
-void run_tcp(const bench::Flags &flags, const std::string &name, const std::string &server) {
+void run_tcp(const bench::Flags& flags, const std::string& name, const std::string& server) {
     Fd listener = listen_loopback();
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -736,7 +736,7 @@ void run_tcp(const bench::Flags &flags, const std::string &name, const std::stri
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(stderr, "usage: loadgen sessions|retr|login|quit|tcp|freeport [--flags]\n"
                              "(see the comment at the top of bench/loadgen.cpp)\n");
@@ -762,7 +762,7 @@ int main(int argc, char **argv) {
         else
             throw Failure("unknown mode " + mode);
         return 0;
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
         std::fprintf(stderr, "loadgen %s: %s\n", mode.c_str(), e.what());
         return 1;
     }

@@ -34,7 +34,7 @@ private:
     uint64_t state_;
 };
 
-constexpr std::array<const char *, 48> kWords = {
+constexpr std::array<const char*, 48> kWords = {
     "the",     "mail",    "server",  "message", "from",     "to",      "of",      "and",
     "a",       "in",      "is",      "that",    "for",      "it",      "with",    "as",
     "was",     "on",      "be",      "at",      "by",       "this",    "have",    "not",
@@ -42,10 +42,10 @@ constexpr std::array<const char *, 48> kWords = {
     "report",  "meeting", "invoice", "please",  "attached", "regards", "quarter", "budget",
     "project", "monday",  "review",  "draft",   "schedule", "thanks",  "update",  "team"};
 
-constexpr std::array<const char *, 7> kWeekdays = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+constexpr std::array<const char*, 7> kWeekdays = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 
 // A body line of about `target` octets (LF included); special lines now and then.
-std::string body_line(Random &random, size_t target) {
+std::string body_line(Random& random, size_t target) {
     size_t kind = random.below(1000);
     std::string line;
     if (kind < 20)
@@ -67,13 +67,13 @@ std::string body_line(Random &random, size_t target) {
     return line;
 }
 
-std::string headers(Random &random, uint64_t seed, size_t number, size_t total) {
+std::string headers(Random& random, uint64_t seed, size_t number, size_t total) {
     unsigned sender = static_cast<unsigned>(random.below(500));
     unsigned hour = static_cast<unsigned>(number / 3600 % 24);
     unsigned minute = static_cast<unsigned>(number / 60 % 60);
     unsigned second = static_cast<unsigned>(number % 60);
     unsigned day = static_cast<unsigned>(1 + number / 86400 % 28);
-    const char *weekday = kWeekdays[(day + 6) % 7];
+    const char* weekday = kWeekdays[(day + 6) % 7];
     char time[64];
     std::snprintf(time, sizeof time, "%s, %u Nov 2026 %02u:%02u:%02u +0000", weekday, day, hour,
                   minute, second);
@@ -99,7 +99,7 @@ std::string headers(Random &random, uint64_t seed, size_t number, size_t total) 
 // The stored message: headers, then body lines, the last one cut or padded
 // so that the whole is exactly `size` octets (or just the headers plus one
 // short line when `size` is smaller than the headers).
-std::string message(Random &random, uint64_t seed, size_t number, size_t total, size_t size) {
+std::string message(Random& random, uint64_t seed, size_t number, size_t total, size_t size) {
     std::string text = headers(random, seed, number, total);
     constexpr size_t kLastLineMin = 12; // room for a final line of words
     while (text.size() + 80 + kLastLineMin <= size)
@@ -115,14 +115,14 @@ std::string message(Random &random, uint64_t seed, size_t number, size_t total, 
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     try {
         bench::Flags flags(argc, argv, 1);
         size_t count = static_cast<size_t>(flags.integer("messages", 10));
         size_t size = static_cast<size_t>(flags.integer("size", 4096));
         uint64_t seed = static_cast<uint64_t>(flags.integer("seed", 1));
         std::string out = flags.text("out", "-");
-        FILE *file = out == "-" ? stdout : std::fopen(out.c_str(), "w");
+        FILE* file = out == "-" ? stdout : std::fopen(out.c_str(), "w");
         if (file == nullptr)
             throw bench::Failure("cannot create " + out);
         static char buffer[1 << 20];
@@ -131,7 +131,7 @@ int main(int argc, char **argv) {
         uint64_t octets = 0;
         for (size_t i = 1; i <= count; ++i) {
             unsigned sender = static_cast<unsigned>(random.below(500));
-            const char *weekday = kWeekdays[i % 7];
+            const char* weekday = kWeekdays[i % 7];
             std::string from = "From sender" + std::to_string(sender) + "@example.org " + weekday +
                                " Nov 13 06:00:00 2026\n";
             std::string text = message(random, seed, i, count, size);
@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
             std::fclose(file);
         std::fprintf(stderr, "mboxgen: %zu messages, %" PRIu64 " octets\n", count, octets);
         return 0;
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
         std::fprintf(stderr, "mboxgen: %s\n", e.what());
         return 1;
     }

@@ -24,7 +24,7 @@ struct Failure : std::runtime_error {
 class Flags {
 public:
     // argv[first..] as "--name value" or a bare "--name" (value "1").
-    Flags(int argc, char **argv, int first) {
+    Flags(int argc, char** argv, int first) {
         for (int i = first; i < argc; ++i) {
             std::string key = argv[i];
             if (key.rfind("--", 0) != 0)
@@ -34,20 +34,20 @@ public:
             values_[key] = has_value ? argv[++i] : "1";
         }
     }
-    bool has(const std::string &key) const { return values_.count(key) != 0; }
-    std::string text(const std::string &key, const std::string &fallback = "") const {
+    bool has(const std::string& key) const { return values_.count(key) != 0; }
+    std::string text(const std::string& key, const std::string& fallback = "") const {
         auto it = values_.find(key);
         return it == values_.end() ? fallback : it->second;
     }
-    std::string required(const std::string &key) const {
+    std::string required(const std::string& key) const {
         if (!has(key))
             throw Failure("missing --" + key);
         return text(key);
     }
-    long long integer(const std::string &key, long long fallback) const {
+    long long integer(const std::string& key, long long fallback) const {
         return has(key) ? std::stoll(text(key)) : fallback;
     }
-    double real(const std::string &key, double fallback) const {
+    double real(const std::string& key, double fallback) const {
         return has(key) ? std::stod(text(key)) : fallback;
     }
 
@@ -62,8 +62,8 @@ inline double seconds_since(Clock::time_point start) {
 }
 
 // One result line; `extra` is appended verbatim ("key=value ...").
-inline void print_result(const std::string &name, const std::string &server, double value,
-                         const std::string &unit, const std::string &extra = "") {
+inline void print_result(const std::string& name, const std::string& server, double value,
+                         const std::string& unit, const std::string& extra = "") {
     std::printf("bench name=%s server=%s value=%.6g unit=%s%s%s\n", name.c_str(), server.c_str(),
                 value, unit.c_str(), extra.empty() ? "" : " ", extra.c_str());
     std::fflush(stdout);

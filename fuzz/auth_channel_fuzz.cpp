@@ -22,7 +22,9 @@ void require(bool condition) {
         std::abort();
 }
 
-bool nul_free(const std::string& s) { return s.find('\0') == std::string::npos; }
+bool nul_free(const std::string& s) {
+    return s.find('\0') == std::string::npos;
+}
 
 struct Pair {
     int send_end = -1, receive_end = -1;
@@ -41,28 +43,35 @@ struct Pair {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static Pair pair;
     // An empty datagram reads as end of file; that case has unit tests.
-    if (size < 2 || size > popper::kMaxAuthMessageOctets + 16) return 0;
+    if (size < 2 || size > popper::kMaxAuthMessageOctets + 16)
+        return 0;
     const char* bytes = reinterpret_cast<const char*>(data) + 1;
     size_t length = size - 1;
-    if (::send(pair.send_end, bytes, length, 0) != static_cast<ssize_t>(length)) return 0;
+    if (::send(pair.send_end, bytes, length, 0) != static_cast<ssize_t>(length))
+        return 0;
     switch (data[0] % 3) {
     case 0: {
         auto got = popper::receive_auth_message(pair.receive_end);
-        if (!got || !*got) break;
+        if (!got || !*got)
+            break;
         const auto& m = **got;
         require(int(m.request.has_value()) + int(m.handover.has_value()) +
-                    int(m.ended.has_value()) == 1);
+                    int(m.ended.has_value()) ==
+                1);
         if (m.request)
             require(nul_free(m.request->mechanism) && nul_free(m.request->user) &&
                     nul_free(m.request->challenge));
-        if (m.handover) require(nul_free(m.handover->user));
+        if (m.handover)
+            require(nul_free(m.handover->user));
         break;
     }
     case 1: {
         auto got = popper::receive_login_challenges(pair.receive_end);
-        if (!got) break;
+        if (!got)
+            break;
         require(nul_free(got->apop_stamp));
-        for (const auto& c : got->cram) require(nul_free(c));
+        for (const auto& c : got->cram)
+            require(nul_free(c));
         // What was accepted goes back out as the same datagram.
         require(static_cast<bool>(popper::send_login_challenges(pair.send_end, *got)));
         auto again = popper::receive_login_challenges(pair.receive_end);
@@ -71,7 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     default: {
         auto got = popper::receive_preauth_report(pair.receive_end);
-        if (got) require(*got && length == 5);
+        if (got)
+            require(*got && length == 5);
         break;
     }
     }

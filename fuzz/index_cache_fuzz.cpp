@@ -24,8 +24,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 #include <fcntl.h>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
@@ -53,7 +53,7 @@ struct Fixture {
     std::string valid; // the cache file of `index`
 
     Fixture() {
-        const char *tmp = std::getenv("TMPDIR");
+        const char* tmp = std::getenv("TMPDIR");
         dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/index_cache_fuzz.XXXXXX";
         check(::mkdtemp(dir.data()) != nullptr);
         mbox_path = dir + "/mbox";
@@ -83,22 +83,22 @@ struct Fixture {
     }
 };
 
-Fixture &fixture() {
+Fixture& fixture() {
     static Fixture f;
     return f;
 }
 
-void write_cache(const Fixture &f, std::string_view bytes) {
+void write_cache(const Fixture& f, std::string_view bytes) {
     int fd = ::open(f.cache_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     check(fd >= 0 && popper::write_all(fd, bytes, f.cache_path).has_value());
     ::close(fd);
 }
 
-void check_accepted(const Fixture &f, const popper::MboxIndex &index) {
+void check_accepted(const Fixture& f, const popper::MboxIndex& index) {
     check(index.file_size == kMailbox.size());
     uint64_t previous_end = 0;
     for (size_t i = 0; i < index.messages.size(); ++i) {
-        const popper::MessageEntry &m = index.messages[i];
+        const popper::MessageEntry& m = index.messages[i];
         check(m.from_line >= previous_end && m.from_line < m.start && m.start <= m.end);
         check(m.end <= kMailbox.size());
         std::string stored(m.end - m.start, '\0');
@@ -115,8 +115,8 @@ void check_accepted(const Fixture &f, const popper::MboxIndex &index) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
-    Fixture &f = fixture();
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
+    Fixture& f = fixture();
     if (size == 0) {
         // The valid cache loads as the index it was made of.
         write_cache(f, f.valid);
@@ -128,7 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         return 0;
     }
     const uint8_t flags = bytes[0];
-    std::string_view input(reinterpret_cast<const char *>(bytes) + 1, size - 1);
+    std::string_view input(reinterpret_cast<const char*>(bytes) + 1, size - 1);
     std::string file;
     if ((flags & 1) == 0) {
         file = input;

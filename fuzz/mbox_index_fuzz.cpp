@@ -30,7 +30,7 @@ void check(bool condition) {
         std::abort();
 }
 
-void check_index(std::string_view data, size_t buffer_octets, const popper::UidlOptions &options) {
+void check_index(std::string_view data, size_t buffer_octets, const popper::UidlOptions& options) {
     auto small = popper::index_mbox_bytes(data, "fuzz", options, buffer_octets);
     auto whole = popper::index_mbox_bytes(data, "fuzz", options);
     check(small.has_value() == whole.has_value());
@@ -53,8 +53,8 @@ void check_index(std::string_view data, size_t buffer_octets, const popper::Uidl
     std::set<std::string> uidls;
     uint64_t previous_end = 0;
     for (size_t i = 0; i < whole->messages.size(); ++i) {
-        const popper::MessageEntry &m = whole->messages[i];
-        const popper::MessageEntry &s = small->messages[i];
+        const popper::MessageEntry& m = whole->messages[i];
+        const popper::MessageEntry& s = small->messages[i];
         check(m.from_line == s.from_line && m.start == s.start && m.end == s.end);
         check(m.pop_size == s.pop_size && whole->uidl(i) == small->uidl(i));
         check(m.from_line >= previous_end && m.from_line + 5 <= m.start);
@@ -69,13 +69,13 @@ void check_index(std::string_view data, size_t buffer_octets, const popper::Uidl
         check(uidls.insert(uidl).second);
         previous_end = m.end;
     }
-    const auto &repeats = whole->repeats;
+    const auto& repeats = whole->repeats;
     for (size_t k = 0; k < repeats.size(); ++k) {
         check(repeats[k].message < whole->messages.size() && repeats[k].repeat >= 1);
         check(k == 0 || repeats[k - 1].message < repeats[k].message);
         check(whole->x_uidl_of(repeats[k].message).empty());
     }
-    const auto &x_uidls = whole->x_uidls;
+    const auto& x_uidls = whole->x_uidls;
     for (size_t k = 0; k < x_uidls.size(); ++k) {
         check(x_uidls[k].message < whole->messages.size());
         check(k == 0 || (x_uidls[k - 1].message < x_uidls[k].message &&
@@ -103,11 +103,11 @@ void check_md5_each(std::string_view data) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     if (size == 0)
         return 0;
     size_t buffer_octets = 16 + bytes[0];
-    std::string_view data(reinterpret_cast<const char *>(bytes) + 1, size - 1);
+    std::string_view data(reinterpret_cast<const char*>(bytes) + 1, size - 1);
     popper::UidlOptions options;
     // A remembered base from the input's first octets, 0 half of the time.
     if (data.size() >= 2 && (bytes[0] & 1))

@@ -51,7 +51,7 @@ void check_base64(std::string_view line) {
     }
 }
 
-void check_credentials(popper::SaslMechanism mechanism, const popper::SaslCredentials &c) {
+void check_credentials(popper::SaslMechanism mechanism, const popper::SaslCredentials& c) {
     require(c.mechanism == mechanism);
     require(!c.user.empty() && c.user.size() <= popper::kMaxSaslResponseOctets);
     require(c.user.find('\0') == std::string::npos);
@@ -72,7 +72,7 @@ void check_credentials(popper::SaslMechanism mechanism, const popper::SaslCreden
     }
 }
 
-void check_step(const popper::SaslStep &s, popper::SaslMechanism mechanism) {
+void check_step(const popper::SaslStep& s, popper::SaslMechanism mechanism) {
     switch (s.kind) {
     case popper::SaslStep::Kind::challenge:
         require(s.failure == popper::SaslFailure::none);
@@ -101,7 +101,7 @@ std::vector<std::string_view> split_lines(std::string_view data) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     if (size == 0)
         return 0;
     static constexpr popper::SaslMechanism kMechanisms[] = {
@@ -110,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     const popper::SaslMechanism mechanism = kMechanisms[bytes[0] & 3];
     const bool initial = (bytes[0] & 4) != 0;
     const std::vector<std::string_view> lines =
-        split_lines(std::string_view(reinterpret_cast<const char *>(bytes) + 1, size - 1));
+        split_lines(std::string_view(reinterpret_cast<const char*>(bytes) + 1, size - 1));
 
     popper::SaslExchange exchange(mechanism, std::string(kChallenge));
     size_t next = 0;

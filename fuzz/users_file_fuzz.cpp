@@ -21,13 +21,13 @@ void require(bool condition) {
         std::abort();
 }
 
-void check_entry(const popper::UserEntry &entry) {
+void check_entry(const popper::UserEntry& entry) {
     require(popper::is_valid_user_name(entry.name));
     require(entry.name.find('/') == std::string::npos);
     require(!entry.uid || (*entry.uid != 0 && *entry.uid != static_cast<uid_t>(-1)));
     require(!entry.gid || (*entry.gid != 0 && *entry.gid != static_cast<gid_t>(-1)));
     require(entry.mailbox.empty() || entry.mailbox.front() == '/');
-    for (const std::string *field :
+    for (const std::string* field :
          {&entry.name, &entry.hash, &entry.gecos, &entry.home, &entry.mailbox}) {
         require(field->find('\0') == std::string::npos);
         require(field->find(':') == std::string::npos);
@@ -37,8 +37,8 @@ void check_entry(const popper::UserEntry &entry) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    std::string_view rest(reinterpret_cast<const char *>(data), size);
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view rest(reinterpret_cast<const char*>(data), size);
     std::string why;
     while (!rest.empty()) {
         const auto newline = rest.find('\n');

@@ -23,7 +23,7 @@ void check(bool condition) {
 }
 
 // The rules of wire.h, one line at a time, written for clarity not speed.
-std::string reference_wire_form(std::string_view stored, size_t &stuffed) {
+std::string reference_wire_form(std::string_view stored, size_t& stuffed) {
     std::string out;
     stuffed = 0;
     for (size_t pos = 0; pos < stored.size();) {
@@ -68,12 +68,12 @@ std::string_view reference_top_prefix(std::string_view stored, uint64_t body_lin
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     if (size < 2)
         return 0;
     size_t piece = std::max<size_t>(1, bytes[0]);
     uint64_t top_lines = bytes[1];
-    std::string_view stored(reinterpret_cast<const char *>(bytes) + 2, size - 2);
+    std::string_view stored(reinterpret_cast<const char*>(bytes) + 2, size - 2);
 
     size_t stuffed = 0;
     std::string wire = popper::encode_message(stored);

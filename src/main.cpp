@@ -1,9 +1,13 @@
 // popperd: options, configuration, then either one inetd session or the
 // standalone listener. Everything else lives in the modules.
 #include "popper/apop.h"
+#include "popper/auth_policy.h"
 #include "popper/config.h"
+#include "popper/ip_address.h"
 #include "popper/listener.h"
 #include "popper/log.h"
+#include "popper/preauth_sandbox.h"
+#include "popper/prelogin.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
 #include "popper/session.h"
@@ -42,7 +46,7 @@ int serve_one(const popper::Config& config, int fd) {
     popper::install_session_signals();
     note_privileges();
     return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd,
-                               popper::describe_peer(fd));
+                               popper::PeerInfo{popper::peer_address_text(fd)});
 }
 
 } // namespace
@@ -53,14 +57,30 @@ int main(int argc, char** argv) {
     int opt;
     while ((opt = ::getopt(argc, argv, "c:fitnVh")) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'f': foreground = true; break;
-        case 'i': inetd = true; break;
-        case 't': check = true; break;
-        case 'n': print = true; break;
-        case 'V': std::printf("popperd %s\n", POPPER_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return kExitUsage;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'i':
+            inetd = true;
+            break;
+        case 't':
+            check = true;
+            break;
+        case 'n':
+            print = true;
+            break;
+        case 'V':
+            std::printf("popperd %s\n", POPPER_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return kExitUsage;
         }
     }
     if (optind != argc) {
@@ -74,9 +94,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "popperd: %s\n", config.error().message().c_str());
         return popper::kExitConfigError;
     }
-    bool needs_secrets = config->apop;
-    for (const auto& m : config->auth_mechanisms) needs_secrets |= m == "CRAM-MD5";
-    if (needs_secrets) {
+    if (popper::auth_policy(*config).needs_secrets()) {
         // The plain secrets of APOP and CRAM-MD5 must be readable by root only.
         if (auto safe = popper::check_secrets_file_permissions(config->apop_secrets_file); !safe) {
             std::fprintf(stderr, "popperd: %s\n", safe.error().message().c_str());
@@ -104,9 +122,11 @@ int main(int argc, char** argv) {
         }
     }
 
-    if (inetd) return serve_one(*config, STDIN_FILENO);
+    if (inetd)
+        return serve_one(*config, STDIN_FILENO);
     auto inherited = popper::take_systemd_sockets();
-    if (inherited.connection_fd >= 0) return serve_one(*config, inherited.connection_fd);
+    if (inherited.connection_fd >= 0)
+        return serve_one(*config, inherited.connection_fd);
 
     std::vector<popper::ListeningSocket> sockets;
     if (!inherited.listening.empty()) {

@@ -44,10 +44,10 @@ struct ApopSecret {
     std::string secret;
     ~ApopSecret(); // wipes the secret
     ApopSecret() = default;
-    ApopSecret(const ApopSecret &) = default;
-    ApopSecret(ApopSecret &&) noexcept = default;
-    ApopSecret &operator=(const ApopSecret &) = default;
-    ApopSecret &operator=(ApopSecret &&) noexcept = default;
+    ApopSecret(const ApopSecret&) = default;
+    ApopSecret(ApopSecret&&) noexcept = default;
+    ApopSecret& operator=(const ApopSecret&) = default;
+    ApopSecret& operator=(ApopSecret&&) noexcept = default;
 };
 
 // One line of the secrets file (without newline; one trailing '\r' is
@@ -56,20 +56,20 @@ struct ApopSecret {
 // verbatim (':' and spaces included), 1..kMaxApopSecretOctets octets, no NUL
 // or CR. Blank lines and '#' comments: nullopt with `why` empty. Malformed:
 // nullopt with `why` saying what is wrong, never echoing the secret.
-std::optional<ApopSecret> parse_apop_secret_line(std::string_view line, std::string &why);
+std::optional<ApopSecret> parse_apop_secret_line(std::string_view line, std::string& why);
 
 // The secret of `name`, read afresh from the file: nullopt when the file has
 // no such (well-formed) line; the first line wins. The whole file is scanned
 // whatever the name. Malformed lines are logged (warning, "apop secrets file
 // PATH:LINE: why") and skipped. A missing, unreadable, non-regular or
 // oversized file is an error.
-Result<std::optional<std::string>> find_apop_secret(const std::string &path, std::string_view name);
+Result<std::optional<std::string>> find_apop_secret(const std::string& path, std::string_view name);
 
 // For startup: the secrets file must be a regular file (not a symlink), with
 // no group or other permission bits (0600 or stricter), owned by root — or,
 // when popperd is not running as root (tests, private setups), by root or the
 // effective user. Otherwise an error naming the file and the problem, and
 // popperd refuses to start.
-Status check_secrets_file_permissions(const std::string &path);
+Status check_secrets_file_permissions(const std::string& path);
 
 } // namespace popper

@@ -16,9 +16,9 @@ inline constexpr size_t kMaxCommandLineOctets = 255;
 inline constexpr size_t kMaxArgumentOctets = 40;
 
 struct CommandLine {
-    std::string keyword;            // upper-cased
-    std::vector<std::string> args;  // split on spaces
-    std::string rest;               // everything after the keyword and one space (PASS)
+    std::string keyword;           // upper-cased
+    std::vector<std::string> args; // split on spaces
+    std::string rest;              // everything after the keyword and one space (PASS)
 };
 
 // nullopt for an empty line, a keyword that is not 3-4 printable letters, or

@@ -18,7 +18,8 @@ inline constexpr int kExitConfigError = 78; // sysexits.h EX_CONFIG
 // A conf file line is a key and a path or a short list; anything longer is
 // not a conf file (and a bound keeps garbage input cheap to reject).
 inline constexpr size_t kMaxConfigLineOctets = 4096;
-// load_config reads at most this much, so `-f /dev/zero` fails instead of hanging.
+// load_config reads at most this much, so `-c /dev/zero` (or any huge file)
+// fails at once instead of filling memory.
 inline constexpr size_t kMaxConfigFileOctets = 1024 * 1024;
 
 struct ListenAddress {
@@ -26,7 +27,7 @@ struct ListenAddress {
     uint16_t port = 0; // 0 asks the kernel for an ephemeral port (tests)
     std::string text;  // as written: "127.0.0.1:110", "[::1]:110"
 
-    bool operator==(const ListenAddress &) const = default;
+    bool operator==(const ListenAddress&) const = default;
 };
 
 // Parses "addr:port", "[v6addr]:port" or "*:port" (= 0.0.0.0). `host` is the
@@ -80,21 +81,21 @@ struct Config {
     bool system_users = false; // users = system: Unix accounts instead of users_file
     bool apop = false;
     std::string apop_secrets_file = "/etc/popperd/apop-secrets"; // name:secret, 0600 root
-    bool allow_plaintext = true; // USER/PASS and SASL PLAIN, LOGIN
+    bool allow_plaintext = true;                                 // USER/PASS and SASL PLAIN, LOGIN
     std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"}; // SASL, upper case
-    unsigned auth_failure_delay_ms = 2000;      // delay after each failed login
-    unsigned max_auth_failures = 3;             // disconnect after this many
+    unsigned auth_failure_delay_ms = 2000;                         // delay after each failed login
+    unsigned max_auth_failures = 3;                                // disconnect after this many
 
-    bool operator==(const Config &) const = default;
+    bool operator==(const Config&) const = default;
 };
 
 // Reads and validates a conf file. Errors read "FILE:LINE: message"; a file
 // that cannot be read gives "open FILE: reason".
-Result<Config> load_config(const std::string &path);
+Result<Config> load_config(const std::string& path);
 // Same, from text already in memory; `source` names it in errors.
-Result<Config> parse_config(const std::string &text, const std::string &source);
+Result<Config> parse_config(const std::string& text, const std::string& source);
 // Every key with its effective value, in conf-file syntax (popperd -n);
 // parse_config reads the output back to an equal Config.
-std::string format_config(const Config &config);
+std::string format_config(const Config& config);
 
 } // namespace popper

@@ -27,7 +27,7 @@
 //   messages x MessageEntry (48 octets each, as in memory)
 //   repeat rows x RepeatRow, X-UIDL rows x XUidlRow (8 octets each)
 //   the X-UIDL octets, zero-padded to a multiple of 8
-//   u64 checksum of all the above
+//   u64 checksum of all the above but the mailbox's stat (restamping)
 // The checksum (a multiply-xorshift hash over 8-octet words) detects torn
 // and corrupted files, not forgery: it is no MAC, and needs none, since only
 // the mailbox's owner can write a cache that load_index_cache accepts
@@ -50,8 +50,8 @@ namespace popper {
 // `mbox_st`, atomically: into cache_path + ".tmp" (O_CREAT|O_EXCL|O_NOFOLLOW,
 // mode 0600; one left by a crashed save is removed first), then renamed over
 // cache_path. Not fsynced: a file torn by a crash fails its checksum.
-Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
-                        const struct stat &mbox_st);
+Status save_index_cache(const std::string& cache_path, const MboxIndex& index,
+                        const struct stat& mbox_st);
 
 // The cached index of the mailbox open as `mbox_fd`, whose fstat is
 // `mbox_st`. nullopt, not an error, when there is no usable cache: missing,
@@ -61,9 +61,16 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
 // The entries are read from disk straight into the index's own storage.
 // The UIDLs of the index loaded follow `format`; a cache saved under
 // another format is none.
-Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
-                                                  const struct stat &mbox_st,
+Result<std::optional<MboxIndex>> load_index_cache(const std::string& cache_path, int mbox_fd,
+                                                  const struct stat& mbox_st,
                                                   UidlFormat format = UidlFormat::popperd);
+
+// The cache follows the file: after the mailbox, unchanged, was renamed
+// (its ctime changed, perhaps its inode: a copy across filesystems), the
+// cache saved for its state `was` is stamped with its state `now`, a write
+// of the 56-octet stat block. An error when the file is not that cache.
+Status restamp_index_cache(const std::string& cache_path, const struct stat& was,
+                           const struct stat& now);
 
 // The layout above, for tests and the fuzzer, which edit cache files.
 inline constexpr size_t kIndexCacheHeaderOctets = 14 * 8;
@@ -73,7 +80,8 @@ inline constexpr size_t kIndexCacheStatOctets = 7 * 8;
 inline constexpr size_t kIndexCacheCountsOffset = 10 * 8; // messages, repeats, X-UIDLs, octets
 // Rewrites the last 8 octets of the cache file `file` with the checksum of
 // the rest, so that a test or the fuzzer can reach the validation after it.
-// A length that is not 8 + a multiple of 8 (no cache has one) is left as is.
-void reseal_index_cache(std::string &file);
+// A length that is not a header, 8 and a multiple of 8 (no cache has one) is
+// left as is.
+void reseal_index_cache(std::string& file);
 
 } // namespace popper

@@ -9,9 +9,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <vector>
 
 namespace popper {
 
@@ -75,8 +75,8 @@ struct MessageWithFds {
 // nullopt at end of file. A longer message, or more descriptors than
 // `max_fds`, is an error (the descriptors that came are closed). EINTR is
 // returned as an error with errnum EINTR, for the caller to check its flags.
-Result<std::optional<MessageWithFds>> receive_with_fds(int sock, size_t max_octets,
-                                                       size_t max_fds, const std::string& what);
+Result<std::optional<MessageWithFds>> receive_with_fds(int sock, size_t max_octets, size_t max_fds,
+                                                       const std::string& what);
 
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);

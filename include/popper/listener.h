@@ -32,10 +32,14 @@ InheritedSockets take_systemd_sockets();
 int run_listener(Config config, const std::string& config_path,
                  std::vector<ListeningSocket> sockets);
 
-// Detaches from the terminal (fork, setsid, fork) unless `foreground`.
+// Detaches from the terminal: fork (the parent exits), setsid, fork again
+// (so no controlling terminal is ever reacquired), chdir("/"), stdin and
+// stdout to /dev/null; stderr is kept for `log = stderr`. popperd calls it
+// unless started with -f (foreground).
 Status daemonize();
 
-// Writes our pid to `path`, removed on destruction.
+// Writes our pid to `path` (by rename from PATH.tmp), removed on
+// destruction. An empty path writes nothing.
 class Pidfile {
 public:
     static Result<Pidfile> create(const std::string& path);

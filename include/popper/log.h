@@ -20,10 +20,20 @@ void log_redirect_stderr_to_syslog_if_socket();
 LogTarget log_target();
 
 void log_line(LogLevel level, std::string_view text);
-inline void log_error(std::string_view t) { log_line(LogLevel::error, t); }
-inline void log_warning(std::string_view t) { log_line(LogLevel::warning, t); }
-inline void log_notice(std::string_view t) { log_line(LogLevel::notice, t); }
-inline void log_info(std::string_view t) { log_line(LogLevel::info, t); }
-inline void log_debug(std::string_view t) { log_line(LogLevel::debug, t); }
+inline void log_error(std::string_view t) {
+    log_line(LogLevel::error, t);
+}
+inline void log_warning(std::string_view t) {
+    log_line(LogLevel::warning, t);
+}
+inline void log_notice(std::string_view t) {
+    log_line(LogLevel::notice, t);
+}
+inline void log_info(std::string_view t) {
+    log_line(LogLevel::info, t);
+}
+inline void log_debug(std::string_view t) {
+    log_line(LogLevel::debug, t);
+}
 
 } // namespace popper

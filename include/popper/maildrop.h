@@ -29,6 +29,7 @@
 #include "popper/result.h"
 #include "popper/spool_lock.h"
 
+#include <optional>
 #include <string>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -72,10 +73,13 @@ public:
 private:
     MaildropSettings settings_;
     UniqueFd session_lock_;
-    UniqueFd drop_fd_; // empty: an empty mailbox, nothing to put back
+    UniqueFd drop_fd_;      // empty: an empty mailbox, nothing to put back
     UniqueFd retired_file_; // drop_fd_ after a commit, see release_retired_file()
     std::string drop_path_;
     MboxIndex index_;
+    // Set when index_ came from the cache: the mailbox state it was saved
+    // for, so that an unchanged QUIT only restamps it.
+    std::optional<struct stat> cached_for_;
 };
 
 } // namespace popper

@@ -2,22 +2,18 @@
 // starts and ends, its POP3 size and its UIDL, in one pass that reads the
 // file sequentially through a fixed buffer: From_ and header lines one at a
 // time, body lines counted 64 octets at a time (src/mbox/body_scan.h).
-// Why pread and not mmap: on the project's build VM, setting up page-table
-// entries for a mapped page cache made the scan 3x slower than copying it in
-// with pread (0.4 vs 1.3 GB/s under load), and a read past a file that
-// shrank is an error value rather than SIGBUS.
+// Why pread and not mmap: setting up page-table entries for a mapped page
+// cache made the scan several times slower than copying it in with pread
+// (bench/NOTES.md), and a read past a file that shrank is an error value
+// rather than SIGBUS.
 //
 // Memory: the read buffer and a 32 KiB batch of header bytes whose MD5s are
 // computed 16 messages at a time (md5_each) while scanning, then 48 octets
-// per message (one
-// MessageEntry), plus 8 per message that repeats an earlier one's digest and
-// 8 + its length per kept X-UIDL value; choosing UIDLs borrows about as much
-// as the read buffer, once it is freed (uidl.cpp). Indexing 100,000 messages
-// of 10 KiB raises a process's peak RSS by 4.9 MiB, 4.6 MiB of it entries
-// (it was 8.3 MiB with 56-octet entries in a std::vector, 12 octets per
-// message to choose UIDLs and a 1 MiB read buffer). Under another
-// uidl_format (old_server_uidl.h) each message the old server named costs
-// 8 + the length of its UIDL, the value kept like an X-UIDL.
+// per message (one MessageEntry), plus 8 per message that repeats an earlier
+// one's digest and 8 + its length per kept X-UIDL value; choosing UIDLs
+// borrows about as much as the read buffer, once it is freed (uidl.cpp).
+// Under another uidl_format (old_server_uidl.h) each message the old server
+// named costs 8 + the length of its UIDL, the value kept like an X-UIDL.
 //
 // Separator rule: a line beginning "From " at the start of the file or right
 // after an empty line. That empty line (LF or CRLF) belongs to the separator,
@@ -58,48 +54,46 @@ static_assert(std::is_trivially_copyable_v<MessageEntry> &&
 // The entries of a mailbox in file order: a growable array of MessageEntry in
 // an anonymous mapping of its own, grown with mremap(2), which moves page
 // table entries instead of copying, and capacity not yet written is not
-// resident. std::vector's doubling needs the old and the new buffer at once:
-// indexing 100,000 messages took +8.3 MiB of peak with it (56-octet
-// entries), +4.7 MiB of entries now. glibc's realloc measured as well on the
-// same list (+4.4..4.8 MiB), but whether it mremaps, grows in place at the
-// heap top or copies depends on its sliding mmap threshold (raised by any
-// earlier free of a large block) and on what else was allocated; a mapping
-// of our own behaves the same under any allocator, and its pages go back to
-// the kernel when the list is destroyed. Bytes past size() are always zero.
+// resident. std::vector's doubling needs the old and the new buffer at once;
+// whether glibc's realloc mremaps, grows in place or copies depends on its
+// sliding mmap threshold and on what else was allocated; a mapping of our
+// own behaves the same under any allocator, and its pages go back to the
+// kernel when the list is destroyed (bench/NOTES.md). Bytes past size() are
+// always zero.
 class MessageList {
 public:
     MessageList() = default;
-    MessageList(const MessageList &other);
-    MessageList &operator=(const MessageList &other);
-    MessageList(MessageList &&other) noexcept;
-    MessageList &operator=(MessageList &&other) noexcept;
+    MessageList(const MessageList& other);
+    MessageList& operator=(const MessageList& other);
+    MessageList(MessageList&& other) noexcept;
+    MessageList& operator=(MessageList&& other) noexcept;
     ~MessageList();
 
     // Throw std::bad_alloc when the kernel refuses memory.
-    void push_back(const MessageEntry &entry);
+    void push_back(const MessageEntry& entry);
     // Makes the list `count` entries long; entries added are all zero bytes,
     // ready to be read into (the index cache fills them straight from disk).
     void resize(size_t count);
 
     size_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
-    MessageEntry *data() { return data_; }
-    const MessageEntry *data() const { return data_; }
-    MessageEntry &operator[](size_t i) { return data_[i]; }
-    const MessageEntry &operator[](size_t i) const { return data_[i]; }
-    const MessageEntry &at(size_t i) const; // std::out_of_range past the end
-    MessageEntry &back() { return data_[size_ - 1]; }
-    const MessageEntry &back() const { return data_[size_ - 1]; }
-    MessageEntry *begin() { return data_; }
-    MessageEntry *end() { return data_ + size_; }
-    const MessageEntry *begin() const { return data_; }
-    const MessageEntry *end() const { return data_ + size_; }
+    MessageEntry* data() { return data_; }
+    const MessageEntry* data() const { return data_; }
+    MessageEntry& operator[](size_t i) { return data_[i]; }
+    const MessageEntry& operator[](size_t i) const { return data_[i]; }
+    const MessageEntry& at(size_t i) const; // std::out_of_range past the end
+    MessageEntry& back() { return data_[size_ - 1]; }
+    const MessageEntry& back() const { return data_[size_ - 1]; }
+    MessageEntry* begin() { return data_; }
+    MessageEntry* end() { return data_ + size_; }
+    const MessageEntry* begin() const { return data_; }
+    const MessageEntry* end() const { return data_ + size_; }
 
 private:
     void reserve(size_t count);
     void release();
 
-    MessageEntry *data_ = nullptr;
+    MessageEntry* data_ = nullptr;
     size_t size_ = 0;
     size_t mapped_octets_ = 0; // whole pages
 };
@@ -125,7 +119,7 @@ struct UidBase {
     uint64_t validity = 0;
     uint64_t last = 0;
 
-    bool operator==(const UidBase &) const = default;
+    bool operator==(const UidBase&) const = default;
 };
 
 // How the indexer names messages (uidl_format.h).
@@ -177,25 +171,24 @@ inline constexpr size_t kMaxUidlOctets = 70;
 
 // Read buffer of the indexer. Lines longer than this are streamed through it
 // (slower, still exact); tests and fuzzers pass small sizes to exercise that.
-// It is alive while the entries grow, so it adds to a session's peak: 128 KiB
-// indexes a 1 GB mailbox as fast as 1 MiB did (0.53 vs 0.52-0.67 s, warm
-// cache, within noise) with 0.9 MiB less peak.
+// It is alive while the entries grow, so it adds to a session's peak; a
+// larger one indexes no faster (bench/NOTES.md).
 inline constexpr size_t kIndexBufferOctets = 128 * 1024;
 
 // Indexes bytes already in memory. Error when the data is not an mbox (does
 // not begin with "From "). Empty input is an empty mailbox.
-Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,
                                    size_t buffer_octets = kIndexBufferOctets);
-Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
-                                   const UidlOptions &uidl,
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,
+                                   const UidlOptions& uidl,
                                    size_t buffer_octets = kIndexBufferOctets);
 // Indexes the first `size` bytes of a file, reading it sequentially with
 // pread; same results as index_mbox_bytes on the same bytes. A file shorter
 // than `size` (it shrank) is an error.
-Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string& path,
                                   size_t buffer_octets = kIndexBufferOctets);
-Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
-                                  const UidlOptions &uidl,
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string& path,
+                                  const UidlOptions& uidl,
                                   size_t buffer_octets = kIndexBufferOctets);
 
 } // namespace popper

@@ -18,7 +18,7 @@ public:
     std::array<uint8_t, 16> finish();
 
 private:
-    void block(const uint8_t *p);
+    void block(const uint8_t* p);
     uint32_t state_[4];
     uint64_t length_ = 0;
     uint8_t buffer_[64];
@@ -37,6 +37,6 @@ void md5_each(std::span<const std::string_view> inputs, std::span<std::array<uin
 // 32 lowercase hex digits of the MD5 of `data`.
 std::string md5_hex(std::string_view data);
 // Lowercase hex, two digits per byte.
-std::string to_hex(const uint8_t *data, size_t len);
+std::string to_hex(const uint8_t* data, size_t len);
 
 } // namespace popper

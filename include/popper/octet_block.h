@@ -19,21 +19,21 @@ inline constexpr size_t kOctetBlockOctets = 64;
 class OctetBlock {
 public:
     // The 64 octets at `p`, which need not be aligned.
-    static OctetBlock load(const char *p) {
+    static OctetBlock load(const char* p) {
         OctetBlock b;
 #ifdef __SSE2__
         for (int i = 0; i < 4; ++i)
-            b.v_[i] = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p) + i);
+            b.v_[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p) + i);
 #else
         std::memcpy(b.octets_, p, kOctetBlockOctets);
 #endif
         return b;
     }
 
-    void store(char *out) const {
+    void store(char* out) const {
 #ifdef __SSE2__
         for (int i = 0; i < 4; ++i)
-            _mm_storeu_si128(reinterpret_cast<__m128i *>(out) + i, v_[i]);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out) + i, v_[i]);
 #else
         std::memcpy(out, octets_, kOctetBlockOctets);
 #endif
@@ -58,7 +58,9 @@ public:
     }
 
 #ifdef __SSE2__
-    __m128i vector(int i) const { return v_[i]; }
+    __m128i vector(int i) const {
+        return v_[i];
+    }
 
 private:
     __m128i v_[4];

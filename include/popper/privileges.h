@@ -14,7 +14,7 @@ namespace popper {
 // Refuses uid/gid 0 and -1, and a mail group with gid 0. Errors name the
 // failing call and carry the user `name` as path ("setresuid alice: ...");
 // after an error the process may be half-dropped and must not serve the user.
-Status become_user(uid_t uid, gid_t gid, const std::string &mail_group, const std::string &name);
+Status become_user(uid_t uid, gid_t gid, const std::string& mail_group, const std::string& name);
 // True when the real, effective or saved uid is 0: any of them can regain root.
 bool running_as_root();
 
@@ -22,24 +22,13 @@ bool running_as_root();
 
 namespace popper {
 
-// Makes sure `dir` can be the pre-login chroot: creates it (0755, root) when
-// missing; refuses one not owned by root or writable by group or others.
-// Call at startup, as root.
-Status prepare_preauth_chroot(const std::string& dir);
-
-// The pre-login process's sandbox (issue: privilege separation): chroot into
-// `chroot_dir`, drop to `user` (or nobody, with a warning) with no
-// supplementary groups, and tight rlimits (no new processes or files, no
-// core dumps, bounded memory). No-op when not root.
-Status enter_preauth_sandbox(const std::string& user, const std::string& chroot_dir);
-
 // Looks up the ids of `unprivileged_user` (or nobody) and `mail_group` and
 // remembers them for enter_preauth_sandbox and become_user in this process
 // and every process it forks afterwards. Call as root at start and after
 // each configuration reload. Why: a session forked from the listener would
-// otherwise load the NSS modules for two lookups every time, measured at
-// 3-10 ms per session here; and why in a short-lived child: loading them
-// into the listener itself would add 1.2 MiB to its resident memory.
+// otherwise load the NSS modules for two lookups every time; and why in a
+// short-lived child: loaded into the listener they would stay resident in
+// it (bench/NOTES.md).
 // Errors: no usable pre-login account, or a failing group lookup.
 Status remember_account_ids(const std::string& unprivileged_user, const std::string& mail_group);
 

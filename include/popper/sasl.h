@@ -37,6 +37,9 @@ inline constexpr size_t kMaxSaslResponseOctets = 8192;
 inline constexpr size_t kMaxSaslLineOctets = base64_encoded_size(kMaxSaslResponseOctets);
 
 enum class SaslMechanism { plain, login, cram_md5 };
+// Every mechanism, in the order AUTH without arguments lists them.
+inline constexpr SaslMechanism kSaslMechanisms[] = {SaslMechanism::plain, SaslMechanism::login,
+                                                    SaslMechanism::cram_md5};
 
 // "PLAIN", "LOGIN", "CRAM-MD5", in any case (clients differ); nullopt for a
 // mechanism we do not implement.
@@ -58,10 +61,10 @@ struct SaslCredentials {
     std::string digest_hex; // CRAM-MD5: the client's 32 hex digits, lowercased
 
     SaslCredentials() = default;
-    SaslCredentials(const SaslCredentials &) = default;
-    SaslCredentials(SaslCredentials &&) noexcept = default;
-    SaslCredentials &operator=(const SaslCredentials &) = default;
-    SaslCredentials &operator=(SaslCredentials &&) noexcept = default;
+    SaslCredentials(const SaslCredentials&) = default;
+    SaslCredentials(SaslCredentials&&) noexcept = default;
+    SaslCredentials& operator=(const SaslCredentials&) = default;
+    SaslCredentials& operator=(SaslCredentials&&) noexcept = default;
     ~SaslCredentials(); // wipes the password
 };
 
@@ -95,8 +98,8 @@ public:
     // the other mechanisms ignore it.
     explicit SaslExchange(SaslMechanism mechanism, std::string cram_challenge = {});
 
-    SaslExchange(const SaslExchange &) = delete;
-    SaslExchange &operator=(const SaslExchange &) = delete;
+    SaslExchange(const SaslExchange&) = delete;
+    SaslExchange& operator=(const SaslExchange&) = delete;
 
     // The AUTH command itself. `initial_response` is the base64 argument
     // after the mechanism name, if the client gave one; "=" stands for an
@@ -146,6 +149,6 @@ bool verify_cram_md5(std::string_view secret, std::string_view challenge,
                      std::string_view digest_hex);
 
 // Overwrites a string that held a secret, then empties it.
-void wipe_secret(std::string &secret);
+void wipe_secret(std::string& secret);
 
 } // namespace popper

@@ -1,42 +1,103 @@
 // One POP3 session (RFC 1939 states AUTHORIZATION, TRANSACTION, UPDATE) on a
-// connected descriptor pair: the child of the listener, or inetd's stdin.
+// connected descriptor pair, and the loop that serves its commands. The
+// pre-login process runs it until the login, the privileged process after
+// it (popper/prelogin.h); a test can build one on a socketpair, dispatch
+// command lines to it and read the reply bytes.
 #pragma once
 
+#include "popper/auth_policy.h"
+#include "popper/command_line.h"
 #include "popper/config.h"
+#include "popper/credentials.h"
 #include "popper/io.h"
+#include "popper/line_reader.h"
+#include "popper/maildrop.h"
+#include "popper/reply_writer.h"
+#include "popper/users_file.h"
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <sys/types.h>
+#include <vector>
 
 namespace popper {
 
 struct PeerInfo {
-    std::string address; // "192.0.2.1", "::1", or "local" when not a socket
+    std::string address; // peer_address_text(): "192.0.2.1", "::1", or "local"
 };
 
-// Describes the client on `fd` by getpeername(2).
-PeerInfo describe_peer(int fd);
+enum class Pop3State { authorization, transaction, update };
 
-// Runs the whole session and returns the process exit status. The
-// pre-login part runs in a child forked for this connection.
-int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer);
+struct SessionStats {
+    uint64_t retrieved = 0;
+    uint64_t retrieved_octets = 0;
+    uint64_t deleted = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
 
-// The same with the pre-login part in a pooled process of the listener, to
-// which the listener passes `fd` and the other end of `channel`.
-int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo& peer,
-                                    UniqueFd channel);
+struct Session {
+    Session(const Config& c, PeerInfo p, int in_fd, int out_fd)
+        : config(c), policy(auth_policy(c)), peer(std::move(p)),
+          reader(in_fd, kMaxCommandLineOctets), writer(out_fd) {}
 
-// A pooled pre-login process (forked by the listener, as root): enters the
-// sandbox, then serves the connections passed on `control` one after
-// another, up to config.preauth_process_connections, reporting "idle"
-// between them. Never returns.
-[[noreturn]] void run_preauth_process(const Config& config, UniqueFd control);
+    const Config& config;
+    const AuthPolicy policy;
+    PeerInfo peer;
+    LineReader reader;
+    ReplyWriter writer;
+    Pop3State state = Pop3State::authorization;
+    bool done = false;        // end the session after flushing
+    std::string pending_user; // from USER, until PASS
+    unsigned auth_failures = 0;
+    std::string user; // once logged in
+    std::optional<Maildrop> maildrop;
+    // Closed when the session ends, after the last reply: see
+    // Maildrop::release_retired_file().
+    UniqueFd retired_mail_file;
+    std::vector<bool> deleted;
+    uint32_t highest_accessed = 0; // RFC 1460 LAST
+    // In the pre-login process: credentials go to the privileged process on
+    // this channel, and a granted login is handed over on it. -1: they are
+    // checked in this process (check_credentials), which then becomes the
+    // mailbox owner; tests of the session alone do that.
+    int auth_channel = -1;
+    bool handed_over = false;          // the pre-login process passed the login on
+    const AuthContext* auth = nullptr; // the login's APOP stamp and CRAM challenges
+    SessionStats stats;
+};
+
+// Parses one command line (without its line ending) and runs its handler
+// from the table of the session's state, or answers -ERR: an invalid line,
+// an unknown command, a command of the other state, an argument too long.
+// Replies stay in s.writer until flushed.
+void dispatch_command(Session& s, const std::string& line);
+
+// Reads and dispatches commands until the session ends (QUIT, the client
+// gone, a timeout, SIGTERM), flushing replies whenever no pipelined command
+// waits. Returns the exit status: kExitSaidShutdown once it has told the
+// client the server is stopping.
+inline constexpr int kExitSaidShutdown = 75; // sysexits.h EX_TEMPFAIL
+int serve_commands(Session& s);
+
+// The login, in the privileged process: becomes the mailbox owner, opens the
+// maildrop and answers +OK in TRANSACTION; or answers -ERR and ends.
+void enter_transaction(Session& s, const UserEntry& entry);
+
+// A session's client socket: no Nagle delay, and a send timeout.
+void tune_socket(int fd, unsigned idle_timeout_s);
 
 // Set by SIGTERM: a session puts the mail back and ends at the next command.
 void request_session_shutdown();
+bool session_shutdown_requested();
 
 // Signals of a session process (listener child, inetd, systemd Accept=yes):
 // SIGTERM/SIGINT end it gracefully (an UPDATE in progress completes first),
 // SIGPIPE and SIGHUP are ignored so a vanished client cannot kill it mid-step.
 void install_session_signals();
+// What SIGTERM must wake: the client socket, and the pre-login child to
+// pass the signal to (0: none).
+void set_session_signal_targets(int client_fd, pid_t forward_to);
 
 } // namespace popper

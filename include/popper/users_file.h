@@ -42,7 +42,7 @@ bool is_valid_user_name(std::string_view name);
 
 // Finds `name` in the users file. nullopt when absent. An unreadable file is
 // an error; malformed lines are logged (warning) and skipped.
-Result<std::optional<UserEntry>> find_user(const std::string &users_file, std::string_view name);
+Result<std::optional<UserEntry>> find_user(const std::string& users_file, std::string_view name);
 
 // What one read of the users file tells a login.
 struct UserLookup {
@@ -56,7 +56,7 @@ struct UserLookup {
 // find_user, also reporting `scheme_like`. The whole file is always scanned,
 // so the time taken does not depend on where (or whether) the name appears,
 // and every malformed line is reported at every read.
-Result<UserLookup> lookup_user(const std::string &users_file, std::string_view name);
+Result<UserLookup> lookup_user(const std::string& users_file, std::string_view name);
 
 // `users = system`: the Unix account `name` (getpwnam_r, and getspnam_r for
 // the hash when the passwd entry defers to /etc/shadow), as popa3d does. The
@@ -72,17 +72,17 @@ Result<UserLookup> lookup_system_user(std::string_view name);
 // Blank lines and '#' comments are not entries: nullopt with `why` empty.
 // Malformed lines: nullopt with `why` saying what is wrong (never echoing
 // the line, which may hold a hash).
-std::optional<UserEntry> parse_user_line(std::string_view line, std::string &why);
+std::optional<UserEntry> parse_user_line(std::string_view line, std::string& why);
 
 // crypt(3) verification, constant-time comparison. A disabled or malformed
 // hash never matches. A disabled or empty hash still costs one dummy crypt
 // (see verify_dummy), so it cannot be told from a wrong password by timing.
 // A password holding a NUL byte never matches (crypt would see a prefix).
-bool verify_password(const std::string &hash, const std::string &password);
+bool verify_password(const std::string& hash, const std::string& password);
 // Does the same work as verify_password for a user that does not exist, with
 // a dummy hash of the same scheme as `scheme_like` (or the default scheme),
 // so unknown users cost the same as wrong passwords. Always false.
-bool verify_dummy(const std::string &scheme_like, const std::string &password);
+bool verify_dummy(const std::string& scheme_like, const std::string& password);
 
 // The crypt(3) setting verify_dummy uses for `scheme_like`: the same scheme
 // and cost ("$6$rounds=N$", "$2b$12$", "$y$j9T$", "$5$", "$1$") with a fixed

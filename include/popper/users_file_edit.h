@@ -30,12 +30,12 @@ struct TextFile {
 // planted link or pipe can neither redirect nor stall the reader. A missing
 // file is an error with errnum ENOENT. `follow_symlinks` lets a reader that
 // only reads (the users file at login) accept an admin's symlink.
-Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
+Result<TextFile> read_text_file(const std::string& path, size_t max_octets,
                                 bool follow_symlinks = false);
 
 // Calls f(line, line_number) for each line of `text`, without its LF,
 // numbered from 1: one line splitter for the users and secrets files.
-template <class F> void for_each_line(std::string_view text, F &&f) {
+template <class F> void for_each_line(std::string_view text, F&& f) {
     size_t line_number = 0;
     while (!text.empty()) {
         const auto newline = text.find('\n');
@@ -49,20 +49,40 @@ template <class F> void for_each_line(std::string_view text, F &&f) {
 // kMaxUsersFileWarningsPerRead per read, then how many more there were.
 class MalformedLineLog {
 public:
-    MalformedLineLog(std::string label, const std::string &path)
+    MalformedLineLog(std::string label, const std::string& path)
         : label_(std::move(label)), path_(path) {}
-    void warn(size_t line_number, const std::string &why);
+    void warn(size_t line_number, const std::string& why);
     void finish() const;
 
 private:
     std::string label_;
-    const std::string &path_;
+    const std::string& path_;
     size_t count_ = 0;
 };
 
+// Calls f(entry) for each line of `text` that parse(line, why) reads as an
+// entry (a std::optional); a line it refuses with a reason in `why` is
+// logged as malformed ("LABEL PATH:LINE: WHY", MalformedLineLog), one it
+// refuses without a reason (blank, comment) is skipped. Every line is read
+// whatever f finds, so a lookup's time does not reveal where a name is.
+template <class Parse, class F>
+void for_each_entry(std::string_view text, const std::string& label, const std::string& path,
+                    Parse&& parse, F&& f) {
+    MalformedLineLog malformed(label, path);
+    std::string why;
+    for_each_line(text, [&](std::string_view line, size_t line_number) {
+        auto entry = parse(line, why);
+        if (entry)
+            f(*entry);
+        else if (!why.empty())
+            malformed.warn(line_number, why);
+    });
+    malformed.finish();
+}
+
 // What an edit does to a file's text: the new text, or an error that
 // abandons the edit. Its errors may leave `path` empty: the file is filled in.
-using TextEdit = std::function<Result<std::string>(const std::string &old_text)>;
+using TextEdit = std::function<Result<std::string>(const std::string& old_text)>;
 
 // Replaces `path` with edit(its text), atomically:
 //  1. locks the sibling `PATH.lock` (fcntl write lock, open file description
@@ -76,7 +96,7 @@ using TextEdit = std::function<Result<std::string>(const std::string &old_text)>
 //     the directory.
 // On any error `path` is untouched and no temporary file is left. Returns
 // false, writing nothing, when the edit leaves the text as it was.
-Result<bool> edit_text_file(const std::string &path, const TextEdit &edit,
+Result<bool> edit_text_file(const std::string& path, const TextEdit& edit,
                             std::optional<mode_t> create_mode = std::nullopt);
 
 // ---- the users file's text (pure: no I/O) --------------------------------
@@ -85,11 +105,11 @@ Result<bool> edit_text_file(const std::string &path, const TextEdit &edit,
 // Errors name what is wrong, with op "users file" and no path.
 
 // `name:hash:uid:gid:gecos:home:mailbox`, trailing empty fields left out.
-std::string format_user_line(const UserEntry &entry);
+std::string format_user_line(const UserEntry& entry);
 // Appends the entry's line. Refuses a name that already has a line, and an
 // entry that parse_user_line would not read back as given (bad name, uid 0,
 // relative mailbox, ':' or newline in a field, empty hash).
-Result<std::string> users_text_add(std::string_view text, const UserEntry &entry);
+Result<std::string> users_text_add(std::string_view text, const UserEntry& entry);
 // Sets the hash of every line of `name`. A disabled account stays disabled:
 // its '!' is kept in front of the new hash.
 Result<std::string> users_text_set_hash(std::string_view text, std::string_view name,
@@ -113,20 +133,20 @@ Result<std::string> secrets_text_clear(std::string_view text, std::string_view n
 // ---- whole-file operations (edit_text_file + the above) --------------------
 // The users file is created 0600 by add_user when missing; the secrets file
 // 0600 by set_apop_secret. The others need the file to exist.
-Status add_user(const std::string &users_file, const UserEntry &entry);
-Status set_user_hash(const std::string &users_file, std::string_view name, std::string_view hash);
+Status add_user(const std::string& users_file, const UserEntry& entry);
+Status set_user_hash(const std::string& users_file, std::string_view name, std::string_view hash);
 // false when the user was already in that state.
-Result<bool> set_user_disabled(const std::string &users_file, std::string_view name, bool disabled);
-Status delete_user(const std::string &users_file, std::string_view name);
-Status set_apop_secret(const std::string &secrets_file, std::string_view name,
+Result<bool> set_user_disabled(const std::string& users_file, std::string_view name, bool disabled);
+Status delete_user(const std::string& users_file, std::string_view name);
+Status set_apop_secret(const std::string& secrets_file, std::string_view name,
                        std::string_view secret);
 // false when the user had no secret (or the file does not exist).
-Result<bool> clear_apop_secret(const std::string &secrets_file, std::string_view name);
+Result<bool> clear_apop_secret(const std::string& secrets_file, std::string_view name);
 
 // A crypt(3) hash of `password` with the strongest scheme this libcrypt
 // prefers (crypt_gensalt with no prefix: yescrypt on Debian 12; SHA-512
 // where the library has no default) and a random salt from the kernel.
 // Refuses an empty password or one holding NUL, CR or LF.
-Result<std::string> make_password_hash(const std::string &password);
+Result<std::string> make_password_hash(const std::string& password);
 
 } // namespace popper

@@ -24,6 +24,16 @@ inline bool is_blank_line(std::string_view line) {
     return line == "\n" || line == "\r\n";
 }
 
+// The line without its "\n" or "\r\n" (a last line without LF loses a
+// final CR too): what the UIDL digest hashes, so LF and CRLF spools agree.
+inline std::string_view without_line_ending(std::string_view line) {
+    if (line.ends_with('\n'))
+        line.remove_suffix(1);
+    if (line.ends_with('\r'))
+        line.remove_suffix(1);
+    return line;
+}
+
 // ^>+From  — an mboxrd-escaped From_ line, sent with one '>' less.
 inline bool is_escaped_from_line(std::string_view line) {
     size_t i = 0;
@@ -76,12 +86,12 @@ public:
     // Encodes the next piece of the stored message to `out`, which has room
     // for max_wire_octets(piece.size()); returns the octets written. After
     // complete() the rest of the message is ignored.
-    size_t encode(std::string_view piece, char *out);
+    size_t encode(std::string_view piece, char* out);
     // TOP: every line asked for has been encoded; further input is not needed.
     bool complete() const { return complete_; }
     // After the last piece: the final CRLF if the last line had none, then
     // ".\r\n", to `out` with room for max_wire_octets(0); returns the octets.
-    size_t finish(char *out);
+    size_t finish(char* out);
 
 private:
     // Where the next stored octet falls: at a line's start (where '.' and
@@ -92,15 +102,15 @@ private:
 
     WireEncoder(bool top, uint64_t body_lines) : top_(top), body_lines_left_(body_lines) {}
     struct Cursor {
-        const char *in;
-        char *out;
+        const char* in;
+        char* out;
     };
-    Cursor start_line(Cursor at, const char *end);
-    Cursor copy_plain_lines(Cursor at, const char *begin, const char *end);
-    Cursor copy_lines(Cursor at, const char *begin, const char *end);
-    bool ends_crlf(const char *lf, const char *begin) const;
+    Cursor start_line(Cursor at, const char* end);
+    Cursor copy_plain_lines(Cursor at, const char* begin, const char* end);
+    Cursor copy_lines(Cursor at, const char* begin, const char* end);
+    bool ends_crlf(const char* lf, const char* begin) const;
     void end_line(bool blank);
-    char *release_held(char *out) const;
+    char* release_held(char* out) const;
 
     bool top_;
     uint64_t body_lines_left_;

@@ -1,6 +1,6 @@
 // The lookups behind enter_preauth_sandbox and become_user, and the memory
 // of their answers that remember_account_ids fills (popper/privileges.h).
-#include "account_ids.h"
+#include "popper/account_ids.h"
 
 #include "popper/io.h"
 #include "popper/log.h"
@@ -37,10 +37,12 @@ std::optional<Remembered> remembered;
 
 Result<Account> look_up_preauth_account(const std::string& user) {
     for (const std::string& name : {user, std::string("nobody")}) {
-        struct passwd pw {}, *found = nullptr;
+        struct passwd pw {
+        }, *found = nullptr;
         std::vector<char> buf(kBufferStart);
         if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found) {
-            if (pw.pw_uid == 0) return Error::because("unprivileged_user", name, "is root");
+            if (pw.pw_uid == 0)
+                return Error::because("unprivileged_user", name, "is root");
             return Account{pw.pw_uid, pw.pw_gid, name != user};
         }
     }
@@ -48,7 +50,8 @@ Result<Account> look_up_preauth_account(const std::string& user) {
 }
 
 Result<std::optional<gid_t>> look_up_group_id(const std::string& group, const std::string& user) {
-    if (group.empty()) return std::optional<gid_t>{};
+    if (group.empty())
+        return std::optional<gid_t>{};
     std::vector<char> buffer(kBufferStart);
     for (;;) {
         struct group entry {};
@@ -58,7 +61,8 @@ Result<std::optional<gid_t>> look_up_group_id(const std::string& group, const st
             buffer.resize(buffer.size() * 2);
             continue;
         }
-        if (found != nullptr) return std::optional<gid_t>{entry.gr_gid};
+        if (found != nullptr)
+            return std::optional<gid_t>{entry.gr_gid};
         // getgrnam_r(3): 0, ENOENT, ESRCH, EBADF and EPERM all mean "not found".
         if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
             return std::optional<gid_t>{};
@@ -78,7 +82,8 @@ struct Answer {
 } // namespace
 
 Result<Account> preauth_account(const std::string& user) {
-    if (remembered && remembered->user == user) return remembered->preauth;
+    if (remembered && remembered->user == user)
+        return remembered->preauth;
     auto account = look_up_preauth_account(user);
     if (account && account->is_fallback)
         log_warning("unprivileged_user " + user + " does not exist; using nobody");
@@ -86,7 +91,8 @@ Result<Account> preauth_account(const std::string& user) {
 }
 
 Result<std::optional<gid_t>> group_id(const std::string& group, const std::string& user) {
-    if (remembered && remembered->group == group) return remembered->mail_gid;
+    if (remembered && remembered->group == group)
+        return remembered->mail_gid;
     return look_up_group_id(group, user);
 }
 
@@ -95,10 +101,12 @@ Result<std::optional<gid_t>> group_id(const std::string& group, const std::strin
 Status remember_account_ids(const std::string& unprivileged_user, const std::string& mail_group) {
     using namespace account_ids;
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return Error::from_errno("pipe", "account lookup");
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return Error::from_errno("pipe", "account lookup");
     UniqueFd read_end(fds[0]), write_end(fds[1]);
     const pid_t child = ::fork();
-    if (child < 0) return Error::from_errno("fork", "account lookup");
+    if (child < 0)
+        return Error::from_errno("fork", "account lookup");
     if (child == 0) {
         Answer answer;
         auto say = [&answer](int status, const Error& e) {
@@ -124,14 +132,17 @@ Status remember_account_ids(const std::string& unprivileged_user, const std::str
     int wstatus = 0;
     while (::waitpid(child, &wstatus, 0) < 0 && errno == EINTR) {
     }
-    if (!got) return got.error();
+    if (!got)
+        return got.error();
     if (*got != sizeof answer)
         return Error::because("look up", unprivileged_user, "the lookup process failed");
-    if (answer.status != 0) return Error::because("look up", "accounts", answer.message);
+    if (answer.status != 0)
+        return Error::because("look up", "accounts", answer.message);
     if (answer.preauth.is_fallback)
         log_warning("unprivileged_user " + unprivileged_user + " does not exist; using nobody");
     std::optional<gid_t> mail_gid;
-    if (answer.has_mail_gid) mail_gid = answer.mail_gid;
+    if (answer.has_mail_gid)
+        mail_gid = answer.mail_gid;
     remembered = Remembered{unprivileged_user, mail_group, answer.preauth, mail_gid};
     return {};
 }

@@ -77,7 +77,7 @@ bool verify_apop(std::string_view secret, std::string_view stamp, std::string_vi
     return hex_digest_matches(expected, digest_hex);
 }
 
-std::optional<ApopSecret> parse_apop_secret_line(std::string_view line, std::string &why) {
+std::optional<ApopSecret> parse_apop_secret_line(std::string_view line, std::string& why) {
     why.clear();
     if (!line.empty() && line.back() == '\r')
         line.remove_suffix(1);
@@ -112,32 +112,24 @@ std::optional<ApopSecret> parse_apop_secret_line(std::string_view line, std::str
     return entry;
 }
 
-Result<std::optional<std::string>> find_apop_secret(const std::string &path,
+Result<std::optional<std::string>> find_apop_secret(const std::string& path,
                                                     std::string_view name) {
     auto file = read_text_file(path, kMaxApopSecretsFileOctets);
     if (!file)
         return file.error();
-    std::string *text = &file->text;
+    std::string* text = &file->text;
     std::optional<std::string> found;
-    MalformedLineLog malformed("apop secrets file", path);
-    std::string why;
-    for_each_line(*text, [&](std::string_view line, size_t line_number) {
-        auto entry = parse_apop_secret_line(line, why);
-        if (!entry) {
-            if (!why.empty())
-                malformed.warn(line_number, why);
-            return;
-        }
-        // First match wins; keep scanning so timing does not reveal the position.
-        if (!found && entry->name == name)
-            found = std::move(entry->secret);
-    });
-    malformed.finish();
+    for_each_entry(*text, "apop secrets file", path, parse_apop_secret_line,
+                   [&](ApopSecret& entry) {
+                       // First match wins.
+                       if (!found && entry.name == name)
+                           found = std::move(entry.secret);
+                   });
     wipe_secret(*text);
     return found;
 }
 
-Status check_secrets_file_permissions(const std::string &path) {
+Status check_secrets_file_permissions(const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0)
         return Error::from_errno("apop secrets file", path);

@@ -22,7 +22,7 @@ constexpr auto kLockRetryInterval = std::chrono::milliseconds(20);
 // and are not dropped when some other descriptor of the file is closed.
 class EditLock {
 public:
-    static Result<EditLock> acquire(const std::string &path) {
+    static Result<EditLock> acquire(const std::string& path) {
         const std::string lock_path = path + ".lock";
         auto fd = open_file(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY, 0600);
         if (!fd)
@@ -39,8 +39,8 @@ public:
                 return Error::from_errno("lock", lock_path);
             if (std::chrono::steady_clock::now() >= deadline)
                 return Error::in_use("lock", lock_path,
-                                         "held by another editor for " +
-                                             std::to_string(kEditLockTimeoutMs / 1000) + " s");
+                                     "held by another editor for " +
+                                         std::to_string(kEditLockTimeoutMs / 1000) + " s");
             std::this_thread::sleep_for(kLockRetryInterval);
         }
     }
@@ -55,9 +55,8 @@ private:
     UniqueFd fd_; // closing it releases the lock
 };
 
-
 // The old file, or an empty one to be created with `create_mode`.
-Result<TextFile> read_for_edit(const std::string &path, std::optional<mode_t> create_mode) {
+Result<TextFile> read_for_edit(const std::string& path, std::optional<mode_t> create_mode) {
     auto file = read_text_file(path, kMaxUsersFileOctets);
     if (file || file.error().errnum != ENOENT || !create_mode)
         return file;
@@ -69,7 +68,7 @@ Result<TextFile> read_for_edit(const std::string &path, std::optional<mode_t> cr
 }
 
 // Mode and owner of the old file onto the new one before it is visible.
-Status copy_mode_and_owner(const TempFile &temp, const struct stat &old) {
+Status copy_mode_and_owner(const TempFile& temp, const struct stat& old) {
     if (::fchmod(temp.fd(), old.st_mode & 07777) != 0)
         return Error::from_errno("chmod", temp.path());
     auto now = stat_fd(temp.fd(), temp.path());
@@ -84,7 +83,7 @@ Status copy_mode_and_owner(const TempFile &temp, const struct stat &old) {
     return {};
 }
 
-Status replace_file(const std::string &path, const struct stat &old, std::string_view text) {
+Status replace_file(const std::string& path, const struct stat& old, std::string_view text) {
     auto temp = TempFile::create_beside(path);
     if (!temp)
         return temp.error();
@@ -101,9 +100,9 @@ Status replace_file(const std::string &path, const struct stat &old, std::string
 
 } // namespace
 
-Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
-                                bool follow_symlinks) {
-    auto fd = open_file(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (follow_symlinks ? 0 : O_NOFOLLOW));
+Result<TextFile> read_text_file(const std::string& path, size_t max_octets, bool follow_symlinks) {
+    auto fd =
+        open_file(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (follow_symlinks ? 0 : O_NOFOLLOW));
     if (!fd) {
         if (fd.error().errnum == ELOOP)
             return Error::permanent("open", path, "is a symbolic link");
@@ -123,7 +122,7 @@ Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
 
     TextFile file;
     file.st = *st;
-    std::string &text = file.text;
+    std::string& text = file.text;
     text.resize(static_cast<size_t>(st->st_size) + 1);
     size_t used = 0;
     for (;;) {
@@ -145,7 +144,7 @@ Result<TextFile> read_text_file(const std::string &path, size_t max_octets,
     return file;
 }
 
-Result<bool> edit_text_file(const std::string &path, const TextEdit &edit,
+Result<bool> edit_text_file(const std::string& path, const TextEdit& edit,
                             std::optional<mode_t> create_mode) {
     auto lock = EditLock::acquire(path);
     if (!lock)

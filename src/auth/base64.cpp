@@ -14,7 +14,7 @@ constexpr uint8_t kInvalid = 0xff;
 
 constexpr std::array<uint8_t, 256> make_decode_table() {
     std::array<uint8_t, 256> table{};
-    for (auto &entry : table)
+    for (auto& entry : table)
         entry = kInvalid;
     for (uint8_t i = 0; i < 64; ++i)
         table[static_cast<unsigned char>(kAlphabet[i])] = i;
@@ -25,7 +25,7 @@ constexpr std::array<uint8_t, 256> kDecode = make_decode_table();
 
 // The octets decoded so far may be part of a password: wipe them before the
 // error is returned.
-Error malformed(std::string &partial, const char *why) {
+Error malformed(std::string& partial, const char* why) {
     explicit_bzero(partial.data(), partial.size());
     return Error::because("base64", "", why);
 }

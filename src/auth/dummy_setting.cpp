@@ -118,7 +118,7 @@ std::string compute_default_setting() {
 }
 
 // Computed once: the library's default does not change while we run.
-const std::string &default_setting() {
+const std::string& default_setting() {
     static const std::string setting = compute_default_setting();
     return setting;
 }

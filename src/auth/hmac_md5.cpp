@@ -13,8 +13,8 @@ constexpr size_t kBlockOctets = 64; // MD5's block size: B in RFC 2104
 constexpr uint8_t kInnerPad = 0x36;
 constexpr uint8_t kOuterPad = 0x5c;
 
-std::string_view as_view(const uint8_t *bytes, size_t len) {
-    return {reinterpret_cast<const char *>(bytes), len};
+std::string_view as_view(const uint8_t* bytes, size_t len) {
+    return {reinterpret_cast<const char*>(bytes), len};
 }
 
 } // namespace
@@ -61,7 +61,7 @@ bool hex_digest_matches(std::string_view expected, std::string_view given) {
     // Lowercase the client's digits into a copy of the same length; a non-hex
     // octet becomes one that can never match (expected is lowercase hex).
     std::string lowered(given);
-    for (char &c : lowered) {
+    for (char& c : lowered) {
         if (c >= 'A' && c <= 'F')
             c = static_cast<char>(c - 'A' + 'a');
         else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))

@@ -22,21 +22,21 @@ struct CryptScratch {
 
 // crypt_r of `password` with `setting`; empty when crypt refuses the setting
 // (NULL, or libxcrypt's failure token starting with '*').
-std::string crypt_string(const std::string &password, const std::string &setting) {
+std::string crypt_string(const std::string& password, const std::string& setting) {
     auto scratch = std::make_unique<CryptScratch>();
-    const char *out = crypt_r(password.c_str(), setting.c_str(), &scratch->data);
+    const char* out = crypt_r(password.c_str(), setting.c_str(), &scratch->data);
     if (out == nullptr || out[0] == '*' || out[0] == '\0')
         return {};
     return out;
 }
 
-bool has_nul(const std::string &s) {
+bool has_nul(const std::string& s) {
     return s.find('\0') != std::string::npos;
 }
 
 } // namespace
 
-bool verify_password(const std::string &hash, const std::string &password) {
+bool verify_password(const std::string& hash, const std::string& password) {
     if (hash.empty() || hash[0] == '!' || hash[0] == '*' || has_nul(hash))
         return verify_dummy(hash, password);
     const std::string computed = crypt_string(password, hash);
@@ -45,7 +45,7 @@ bool verify_password(const std::string &hash, const std::string &password) {
     return matches && !has_nul(password);
 }
 
-bool verify_dummy(const std::string &scheme_like, const std::string &password) {
+bool verify_dummy(const std::string& scheme_like, const std::string& password) {
     std::string setting = dummy_setting_like(scheme_like);
     std::string computed = crypt_string(password, setting);
     if (computed.empty()) {

@@ -2,7 +2,7 @@
 // proof that root cannot be regained. Each failure names the call and user.
 #include "popper/privileges.h"
 
-#include "account_ids.h"
+#include "popper/account_ids.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -20,8 +20,8 @@ template <class Id> bool is_root_or_unset(Id id) {
     return id == 0 || id == static_cast<Id>(-1);
 }
 
-Result<std::vector<gid_t>> supplementary_groups(gid_t gid, const std::string &mail_group,
-                                                const std::string &name) {
+Result<std::vector<gid_t>> supplementary_groups(gid_t gid, const std::string& mail_group,
+                                                const std::string& name) {
     std::vector<gid_t> groups{gid};
     auto mail = account_ids::group_id(mail_group, name);
     if (!mail)
@@ -37,8 +37,8 @@ Result<std::vector<gid_t>> supplementary_groups(gid_t gid, const std::string &ma
 
 // After the drop: every id is the target, the groups are exactly `groups`,
 // and neither setuid(0) nor setgid(0) works any more.
-Status verify_dropped(uid_t uid, gid_t gid, const std::vector<gid_t> &groups,
-                      const std::string &name) {
+Status verify_dropped(uid_t uid, gid_t gid, const std::vector<gid_t>& groups,
+                      const std::string& name) {
     if (::setuid(0) == 0)
         return Error::because("setuid", name, "uid 0 could be regained after the drop");
     if (::setgid(0) == 0)
@@ -77,7 +77,7 @@ bool running_as_root() {
     return ruid == 0 || euid == 0 || suid == 0;
 }
 
-Status become_user(uid_t uid, gid_t gid, const std::string &mail_group, const std::string &name) {
+Status become_user(uid_t uid, gid_t gid, const std::string& mail_group, const std::string& name) {
     if (!running_as_root())
         return {};
     if (is_root_or_unset(uid))

@@ -34,7 +34,7 @@ std::string lower_md5_hex(std::string_view text) {
     if (text.size() != kMd5HexDigits)
         return {};
     std::string out(text);
-    for (char &c : out) {
+    for (char& c : out) {
         if (!is_hex_digit(c))
             return {};
         c = lower_ascii(c);
@@ -47,8 +47,8 @@ class DecodedResponse {
 public:
     explicit DecodedResponse(std::string text) : text_(std::move(text)) {}
     ~DecodedResponse() { wipe_secret(text_); }
-    DecodedResponse(const DecodedResponse &) = delete;
-    DecodedResponse &operator=(const DecodedResponse &) = delete;
+    DecodedResponse(const DecodedResponse&) = delete;
+    DecodedResponse& operator=(const DecodedResponse&) = delete;
     std::string_view view() const { return text_; }
 
 private:
@@ -57,7 +57,7 @@ private:
 
 } // namespace
 
-void wipe_secret(std::string &secret) {
+void wipe_secret(std::string& secret) {
     explicit_bzero(secret.data(), secret.size());
     secret.clear();
 }
@@ -67,7 +67,7 @@ SaslCredentials::~SaslCredentials() {
 }
 
 std::optional<SaslMechanism> parse_sasl_mechanism(std::string_view name) {
-    for (SaslMechanism m : {SaslMechanism::plain, SaslMechanism::login, SaslMechanism::cram_md5}) {
+    for (SaslMechanism m : kSaslMechanisms) {
         if (equals_ignoring_case(name, sasl_mechanism_name(m)))
             return m;
     }

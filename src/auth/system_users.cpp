@@ -22,7 +22,8 @@ Result<UserLookup> lookup_system_user(std::string_view name) {
     int err = ::getpwnam_r(key.c_str(), &pw, buf.data(), buf.size(), &found);
     if (err != 0 && err != ENOENT && err != ESRCH)
         return Error::from_errno("getpwnam", key, err);
-    if (found == nullptr || pw.pw_uid == 0 || pw.pw_gid == 0) return lookup;
+    if (found == nullptr || pw.pw_uid == 0 || pw.pw_gid == 0)
+        return lookup;
     UserEntry entry;
     entry.name = key;
     entry.hash = pw.pw_passwd ? pw.pw_passwd : "";
@@ -40,7 +41,8 @@ Result<UserLookup> lookup_system_user(std::string_view name) {
         // No shadow entry: an account nobody can log in to.
         entry.hash = shadow && shadow->sp_pwdp ? shadow->sp_pwdp : "*";
     }
-    if (entry.hash.empty()) entry.hash = "*"; // an empty password never logs in
+    if (entry.hash.empty())
+        entry.hash = "*"; // an empty password never logs in
     lookup.entry = std::move(entry);
     return lookup;
 }

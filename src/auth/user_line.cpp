@@ -26,7 +26,7 @@ bool is_comment(std::string_view line) {
 
 // Splits on ':' into at most kMaxFields + 1 pieces (the extra one only to
 // notice that there are too many). Returns the number of fields found.
-size_t split_fields(std::string_view line, std::array<std::string_view, kMaxFields + 1> &fields) {
+size_t split_fields(std::string_view line, std::array<std::string_view, kMaxFields + 1>& fields) {
     size_t count = 0;
     for (;;) {
         auto colon = line.find(':');
@@ -41,8 +41,8 @@ size_t split_fields(std::string_view line, std::array<std::string_view, kMaxFiel
 
 // An empty field is "not given"; otherwise decimal digits only, in 1..kMaxId.
 // `what` is "uid" or "gid".
-bool parse_id(std::string_view text, const char *what, std::optional<uint64_t> &out,
-              std::string &why) {
+bool parse_id(std::string_view text, const char* what, std::optional<uint64_t>& out,
+              std::string& why) {
     out.reset();
     if (text.empty())
         return true;
@@ -68,7 +68,7 @@ bool parse_id(std::string_view text, const char *what, std::optional<uint64_t> &
 
 } // namespace
 
-std::optional<UserEntry> parse_user_line(std::string_view line, std::string &why) {
+std::optional<UserEntry> parse_user_line(std::string_view line, std::string& why) {
     why.clear();
     if (!line.empty() && line.back() == '\r')
         line.remove_suffix(1);

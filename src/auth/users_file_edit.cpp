@@ -43,7 +43,7 @@ bool is_line_of(std::string_view line, std::string_view name) {
            line[name.size()] == ':';
 }
 
-void append_line(std::string &out, std::string_view line, bool newline = true) {
+void append_line(std::string& out, std::string_view line, bool newline = true) {
     out.append(line);
     if (newline)
         out += '\n';
@@ -73,7 +73,7 @@ bool has_line_break_or_nul(std::string_view s) {
 // The line with its hash (second field) replaced by `change(old hash)`.
 using HashChange = std::function<Result<std::string>(std::string_view old_hash)>;
 
-Result<std::string> change_hash_in_line(std::string_view line, const HashChange &change) {
+Result<std::string> change_hash_in_line(std::string_view line, const HashChange& change) {
     const bool cr = !line.empty() && line.back() == '\r';
     if (cr)
         line.remove_suffix(1);
@@ -93,14 +93,14 @@ Result<std::string> change_hash_in_line(std::string_view line, const HashChange 
 // Applies `change` to the hash of every line of `name`; each must be a
 // well-formed line (a malformed one is for a human to fix).
 Result<std::string> change_user_hash(std::string_view text, std::string_view name,
-                                     const HashChange &change) {
+                                     const HashChange& change) {
     if (!is_valid_user_name(name))
         return users_error("invalid user name");
     std::string out;
     size_t matched = 0;
     size_t number = 0;
     std::string why;
-    for (const Line &line : split_lines(text)) {
+    for (const Line& line : split_lines(text)) {
         ++number;
         if (!is_line_of(line.text, name)) {
             append_line(out, line.text, line.has_newline);
@@ -125,10 +125,10 @@ bool is_disabled_hash(std::string_view hash) {
 }
 
 // Every line except those of `name`; `removed` counts the others.
-std::string without_lines_of(std::string_view text, std::string_view name, size_t &removed) {
+std::string without_lines_of(std::string_view text, std::string_view name, size_t& removed) {
     std::string out;
     removed = 0;
-    for (const Line &line : split_lines(text)) {
+    for (const Line& line : split_lines(text)) {
         if (is_line_of(line.text, name))
             ++removed;
         else
@@ -164,7 +164,7 @@ struct CryptScratch {
 
 } // namespace
 
-std::string format_user_line(const UserEntry &entry) {
+std::string format_user_line(const UserEntry& entry) {
     std::vector<std::string> fields = {
         entry.name,
         entry.hash,
@@ -177,7 +177,7 @@ std::string format_user_line(const UserEntry &entry) {
     while (fields.size() > 2 && fields.back().empty())
         fields.pop_back();
     std::string line;
-    for (const std::string &field : fields) {
+    for (const std::string& field : fields) {
         if (!line.empty())
             line += ':';
         line += field;
@@ -185,13 +185,13 @@ std::string format_user_line(const UserEntry &entry) {
     return line;
 }
 
-Result<std::string> users_text_add(std::string_view text, const UserEntry &entry) {
+Result<std::string> users_text_add(std::string_view text, const UserEntry& entry) {
     if (!is_valid_user_name(entry.name))
         return users_error("invalid user name (want 1.." + std::to_string(kMaxUserNameOctets) +
                            " of A-Z a-z 0-9 . _ @ + -, not starting with . or -)");
     if (entry.hash.empty() || entry.hash.find(':') != std::string::npos)
         return users_error("empty hash or ':' in hash");
-    for (const std::string *field : {&entry.gecos, &entry.home, &entry.mailbox}) {
+    for (const std::string* field : {&entry.gecos, &entry.home, &entry.mailbox}) {
         if (field->find(':') != std::string::npos || has_line_break_or_nul(*field))
             return users_error("':', NUL or line break in a field");
     }
@@ -203,7 +203,7 @@ Result<std::string> users_text_add(std::string_view text, const UserEntry &entry
     if (back->uid != entry.uid || back->gid != entry.gid || back->home != entry.home ||
         back->mailbox != entry.mailbox || back->gecos != entry.gecos || back->hash != entry.hash)
         return users_error("entry would not read back as given");
-    for (const Line &existing : split_lines(text)) {
+    for (const Line& existing : split_lines(text)) {
         if (is_line_of(existing.text, entry.name))
             return users_error("user " + entry.name + " already exists");
     }
@@ -255,7 +255,7 @@ Result<std::string> secrets_text_set(std::string_view text, std::string_view nam
         return secrets_error(why.empty() ? "secret holds a line break" : why);
     std::string out;
     bool replaced = false;
-    for (const Line &existing : split_lines(text)) {
+    for (const Line& existing : split_lines(text)) {
         if (!is_line_of(existing.text, name)) {
             append_line(out, existing.text, existing.has_newline);
         } else if (!replaced) {
@@ -273,54 +273,54 @@ Result<std::string> secrets_text_clear(std::string_view text, std::string_view n
     return without_lines_of(text, name, removed);
 }
 
-Status add_user(const std::string &users_file, const UserEntry &entry) {
+Status add_user(const std::string& users_file, const UserEntry& entry) {
     auto edited = edit_text_file(
-        users_file, [&](const std::string &text) { return users_text_add(text, entry); },
+        users_file, [&](const std::string& text) { return users_text_add(text, entry); },
         kNewFileMode);
     return edited ? Status() : Status(edited.error());
 }
 
-Status set_user_hash(const std::string &users_file, std::string_view name, std::string_view hash) {
+Status set_user_hash(const std::string& users_file, std::string_view name, std::string_view hash) {
     auto edited = edit_text_file(
-        users_file, [&](const std::string &text) { return users_text_set_hash(text, name, hash); });
+        users_file, [&](const std::string& text) { return users_text_set_hash(text, name, hash); });
     return edited ? Status() : Status(edited.error());
 }
 
-Result<bool> set_user_disabled(const std::string &users_file, std::string_view name,
+Result<bool> set_user_disabled(const std::string& users_file, std::string_view name,
                                bool disabled) {
-    return edit_text_file(users_file, [&](const std::string &text) {
+    return edit_text_file(users_file, [&](const std::string& text) {
         return users_text_set_disabled(text, name, disabled);
     });
 }
 
-Status delete_user(const std::string &users_file, std::string_view name) {
+Status delete_user(const std::string& users_file, std::string_view name) {
     auto edited = edit_text_file(
-        users_file, [&](const std::string &text) { return users_text_delete(text, name); });
+        users_file, [&](const std::string& text) { return users_text_delete(text, name); });
     return edited ? Status() : Status(edited.error());
 }
 
-Status set_apop_secret(const std::string &secrets_file, std::string_view name,
+Status set_apop_secret(const std::string& secrets_file, std::string_view name,
                        std::string_view secret) {
     auto edited = edit_text_file(
-        secrets_file, [&](const std::string &text) { return secrets_text_set(text, name, secret); },
+        secrets_file, [&](const std::string& text) { return secrets_text_set(text, name, secret); },
         kNewFileMode);
     return edited ? Status() : Status(edited.error());
 }
 
-Result<bool> clear_apop_secret(const std::string &secrets_file, std::string_view name) {
+Result<bool> clear_apop_secret(const std::string& secrets_file, std::string_view name) {
     return edit_text_file(
-        secrets_file, [&](const std::string &text) { return secrets_text_clear(text, name); },
+        secrets_file, [&](const std::string& text) { return secrets_text_clear(text, name); },
         kNewFileMode);
 }
 
-Result<std::string> make_password_hash(const std::string &password) {
+Result<std::string> make_password_hash(const std::string& password) {
     if (password.empty() || has_line_break_or_nul(password))
         return Error::because("hash password", "", "empty, or holding NUL or a line break");
     auto setting = random_setting();
     if (!setting)
         return setting.error();
     auto scratch = std::make_unique<CryptScratch>();
-    const char *hash = crypt_r(password.c_str(), setting->c_str(), &scratch->data);
+    const char* hash = crypt_r(password.c_str(), setting->c_str(), &scratch->data);
     if (hash == nullptr || hash[0] != '$')
         return Error::from_errno("crypt", *setting);
     return std::string(hash);

@@ -3,10 +3,10 @@
 
 namespace popper {
 
-std::string format_config(const Config &config) {
+std::string format_config(const Config& config) {
     std::string out;
-    for (const auto &key : conf::config_keys()) {
-        for (const auto &value : key.values(config)) {
+    for (const auto& key : conf::config_keys()) {
+        for (const auto& value : key.values(config)) {
             out += key.name;
             out += value.empty() ? " =" : " = ";
             out += value;

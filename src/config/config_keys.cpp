@@ -26,23 +26,23 @@ constexpr unsigned kMaxAuthFailuresLimit = 1000; // more is brute force, not a f
 // or a takeover does not live for ever.
 constexpr unsigned kMaxPreauthProcessConnections = 1000000;
 
-Status set_path(std::string_view value, std::string &field) {
-    auto path = parse_absolute_path(value);
-    if (!path)
-        return path.error();
-    field = std::move(*path);
+// Stores a parsed value in its field, or passes the parser's error on.
+template <class T> Status assign(Result<T> parsed, T& field) {
+    if (!parsed)
+        return parsed.error();
+    field = std::move(*parsed);
     return {};
 }
 
-Status set_count(std::string_view value, unsigned min, unsigned max, unsigned &field) {
-    auto count = parse_count(value, min, max);
-    if (!count)
-        return count.error();
-    field = *count;
-    return {};
+Status set_path(std::string_view value, std::string& field) {
+    return assign(parse_absolute_path(value), field);
 }
 
-Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, unsigned &field) {
+Status set_count(std::string_view value, unsigned min, unsigned max, unsigned& field) {
+    return assign(parse_count(value, min, max), field);
+}
+
+Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, unsigned& field) {
     auto ms = parse_duration(value, false, min_ms, max_ms);
     if (!ms)
         return ms.error();
@@ -50,16 +50,12 @@ Status set_seconds(std::string_view value, uint64_t min_ms, uint64_t max_ms, uns
     return {};
 }
 
-Status set_yes_no(std::string_view value, bool &field) {
-    auto yes = parse_yes_no(value);
-    if (!yes)
-        return yes.error();
-    field = *yes;
-    return {};
+Status set_yes_no(std::string_view value, bool& field) {
+    return assign(parse_yes_no(value), field);
 }
 
 // Space or comma separated SASL mechanism names (RFC 5034); empty: no AUTH.
-Status set_auth_mechanisms(std::string_view value, Config &config) {
+Status set_auth_mechanisms(std::string_view value, Config& config) {
     std::vector<std::string> names;
     size_t pos = 0;
     while (pos < value.size()) {
@@ -72,9 +68,10 @@ Status set_auth_mechanisms(std::string_view value, Config &config) {
             continue;
         auto mechanism = parse_sasl_mechanism(word);
         if (!mechanism)
-            return Error::because("", "", shown(word) + " is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
+            return Error::because(
+                "", "", shown(word) + " is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
         std::string name(sasl_mechanism_name(*mechanism));
-        for (const auto &other : names)
+        for (const auto& other : names)
             if (other == name)
                 return Error::because("", "", name + " is listed twice");
         names.push_back(name);
@@ -83,11 +80,11 @@ Status set_auth_mechanisms(std::string_view value, Config &config) {
     return {};
 }
 
-Status add_listen(std::string_view value, Config &config) {
+Status add_listen(std::string_view value, Config& config) {
     auto address = parse_listen_address(value);
     if (!address)
         return address.error();
-    for (const auto &other : config.listen) {
+    for (const auto& other : config.listen) {
         if (other.host == address->host && other.port == address->port) {
             return Error::because("", "", shown(value) + " repeats " + shown(other.text));
         }
@@ -96,17 +93,16 @@ Status add_listen(std::string_view value, Config &config) {
     return {};
 }
 
-Status set_uidl_format(std::string_view value, Config &config) {
+Status set_uidl_format(std::string_view value, Config& config) {
     auto format = parse_uidl_format(value);
     if (!format)
-        return Error::because("", "",
-                              shown(value) +
-                                  " is not popperd, popa3d, solid-pop3d, uw, dovecot or x-uidl");
+        return Error::because(
+            "", "", shown(value) + " is not popperd, popa3d, solid-pop3d, uw, dovecot or x-uidl");
     config.uidl_format = *format;
     return {};
 }
 
-Status set_log_target(std::string_view value, Config &config) {
+Status set_log_target(std::string_view value, Config& config) {
     if (value == "syslog") {
         config.log = LogTarget::syslog;
     } else if (value == "stderr") {
@@ -117,7 +113,7 @@ Status set_log_target(std::string_view value, Config &config) {
     return {};
 }
 
-Status set_log_level(std::string_view value, Config &config) {
+Status set_log_level(std::string_view value, Config& config) {
     if (!parse_log_level(value, config.log_level)) {
         return Error::because("", "",
                               shown(value) + " is not error, warning, notice, info or debug");
@@ -134,10 +130,13 @@ std::vector<std::string> seconds(unsigned s) {
 std::vector<std::string> number(unsigned n) {
     return one(std::to_string(n));
 }
+std::vector<std::string> yes_no(bool yes) {
+    return one(yes ? "yes" : "no");
+}
 
-std::vector<std::string> listen_values(const Config &config) {
+std::vector<std::string> listen_values(const Config& config) {
     std::vector<std::string> values;
-    for (const auto &address : config.listen)
+    for (const auto& address : config.listen)
         values.push_back(address.text);
     return values;
 }
@@ -153,74 +152,55 @@ using C = Config;
 const std::array<ConfigKey, 27> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
-     [](const C &c) { return number(c.max_sessions); }},
+     [](V v, C& c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
+     [](const C& c) { return number(c.max_sessions); }},
     {"max_sessions_per_ip", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions_per_ip); },
-     [](const C &c) { return number(c.max_sessions_per_ip); }},
-    {"pidfile", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.pidfile); },
-     [](const C &c) { return one(c.pidfile); }},
-    {"users_file", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.users_file); },
-     [](const C &c) { return one(c.users_file); }},
-    {"spool_dir", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.spool_dir); },
-     [](const C &c) { return one(c.spool_dir); }},
-    {"drop_dir", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.drop_dir); },
-     [](const C &c) { return one(c.drop_dir); }},
+     [](V v, C& c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions_per_ip); },
+     [](const C& c) { return number(c.max_sessions_per_ip); }},
+    {"pidfile", kOnce, kNonEmpty, [](V v, C& c) { return set_path(v, c.pidfile); },
+     [](const C& c) { return one(c.pidfile); }},
+    {"users_file", kOnce, kNonEmpty, [](V v, C& c) { return set_path(v, c.users_file); },
+     [](const C& c) { return one(c.users_file); }},
+    {"spool_dir", kOnce, kNonEmpty, [](V v, C& c) { return set_path(v, c.spool_dir); },
+     [](const C& c) { return one(c.spool_dir); }},
+    {"drop_dir", kOnce, kNonEmpty, [](V v, C& c) { return set_path(v, c.drop_dir); },
+     [](const C& c) { return one(c.drop_dir); }},
     {"uidl_format", kOnce, kNonEmpty, set_uidl_format,
-     [](const C &c) { return one(std::string(uidl_format_name(c.uidl_format))); }},
+     [](const C& c) { return one(std::string(uidl_format_name(c.uidl_format))); }},
     {"lock_methods", kOnce, kNonEmpty,
-     [](V v, C &c) {
-         auto methods = parse_lock_methods(v);
-         if (!methods)
-             return Status(methods.error());
-         c.lock_methods = std::move(*methods);
-         return Status();
-     },
-     [](const C &c) { return one(format_lock_methods(c.lock_methods)); }},
+     [](V v, C& c) { return assign(parse_lock_methods(v), c.lock_methods); },
+     [](const C& c) { return one(format_lock_methods(c.lock_methods)); }},
     {"lock_timeout", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_seconds(v, 0, kMaxTimeoutMs, c.lock_timeout_s); },
-     [](const C &c) { return seconds(c.lock_timeout_s); }},
+     [](V v, C& c) { return set_seconds(v, 0, kMaxTimeoutMs, c.lock_timeout_s); },
+     [](const C& c) { return seconds(c.lock_timeout_s); }},
     {"dotlock_stale", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_seconds(v, kMinDotlockStaleMs, kDay, c.dotlock_stale_s); },
-     [](const C &c) { return seconds(c.dotlock_stale_s); }},
+     [](V v, C& c) { return set_seconds(v, kMinDotlockStaleMs, kDay, c.dotlock_stale_s); },
+     [](const C& c) { return seconds(c.dotlock_stale_s); }},
     {"idle_timeout", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_seconds(v, kMinIdleTimeoutMs, kMaxTimeoutMs, c.idle_timeout_s); },
-     [](const C &c) { return seconds(c.idle_timeout_s); }},
+     [](V v, C& c) { return set_seconds(v, kMinIdleTimeoutMs, kMaxTimeoutMs, c.idle_timeout_s); },
+     [](const C& c) { return seconds(c.idle_timeout_s); }},
     {"auth_timeout", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_seconds(v, kMinAuthTimeoutMs, kMaxTimeoutMs, c.auth_timeout_s); },
-     [](const C &c) { return seconds(c.auth_timeout_s); }},
+     [](V v, C& c) { return set_seconds(v, kMinAuthTimeoutMs, kMaxTimeoutMs, c.auth_timeout_s); },
+     [](const C& c) { return seconds(c.auth_timeout_s); }},
     {"auth_failure_delay", kOnce, kNonEmpty,
-     [](V v, C &c) {
+     [](V v, C& c) {
          auto ms = parse_duration(v, true, 0, kMaxAuthFailureDelayMs);
          if (!ms)
              return Status(ms.error());
          c.auth_failure_delay_ms = static_cast<unsigned>(*ms);
          return Status();
      },
-     [](const C &c) { return one(format_duration(c.auth_failure_delay_ms)); }},
+     [](const C& c) { return one(format_duration(c.auth_failure_delay_ms)); }},
     {"max_auth_failures", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_count(v, 1, kMaxAuthFailuresLimit, c.max_auth_failures); },
-     [](const C &c) { return number(c.max_auth_failures); }},
-    {"enable_last", kOnce, kNonEmpty,
-     [](V v, C &c) {
-         auto yes = parse_yes_no(v);
-         if (!yes)
-             return Status(yes.error());
-         c.enable_last = *yes;
-         return Status();
-     },
-     [](const C &c) { return one(c.enable_last ? "yes" : "no"); }},
+     [](V v, C& c) { return set_count(v, 1, kMaxAuthFailuresLimit, c.max_auth_failures); },
+     [](const C& c) { return number(c.max_auth_failures); }},
+    {"enable_last", kOnce, kNonEmpty, [](V v, C& c) { return set_yes_no(v, c.enable_last); },
+     [](const C& c) { return yes_no(c.enable_last); }},
     {"mail_privileged_group", kOnce, kMayBeEmpty,
-     [](V v, C &c) {
-         auto group = parse_group_name(v);
-         if (!group)
-             return Status(group.error());
-         c.mail_privileged_group = std::move(*group);
-         return Status();
-     },
-     [](const C &c) { return one(c.mail_privileged_group); }},
+     [](V v, C& c) { return assign(parse_group_name(v), c.mail_privileged_group); },
+     [](const C& c) { return one(c.mail_privileged_group); }},
     {"unprivileged_user", kOnce, kNonEmpty,
-     [](V v, C &c) {
+     [](V v, C& c) {
          // Same portable-name rule as group names (POSIX 3.437).
          auto user = parse_group_name(v);
          if (!user)
@@ -228,41 +208,41 @@ const std::array<ConfigKey, 27> kKeys = {{
          c.unprivileged_user = std::move(*user);
          return Status();
      },
-     [](const C &c) { return one(c.unprivileged_user); }},
-    {"preauth_chroot", kOnce, kNonEmpty, [](V v, C &c) { return set_path(v, c.preauth_chroot); },
-     [](const C &c) { return one(c.preauth_chroot); }},
+     [](const C& c) { return one(c.unprivileged_user); }},
+    {"preauth_chroot", kOnce, kNonEmpty, [](V v, C& c) { return set_path(v, c.preauth_chroot); },
+     [](const C& c) { return one(c.preauth_chroot); }},
     {"preauth_process_connections", kOnce, kNonEmpty,
-     [](V v, C &c) {
+     [](V v, C& c) {
          return set_count(v, 1, kMaxPreauthProcessConnections, c.preauth_process_connections);
      },
-     [](const C &c) { return number(c.preauth_process_connections); }},
+     [](const C& c) { return number(c.preauth_process_connections); }},
     {"users", kOnce, kNonEmpty,
-     [](V v, C &c) {
+     [](V v, C& c) {
          if (v != "file" && v != "system")
              return Status(Error::because("", "", shown(v) + " is not file or system"));
          c.system_users = v == "system";
          return Status();
      },
-     [](const C &c) { return one(c.system_users ? "system" : "file"); }},
-    {"apop", kOnce, kNonEmpty, [](V v, C &c) { return set_yes_no(v, c.apop); },
-     [](const C &c) { return one(c.apop ? "yes" : "no"); }},
+     [](const C& c) { return one(c.system_users ? "system" : "file"); }},
+    {"apop", kOnce, kNonEmpty, [](V v, C& c) { return set_yes_no(v, c.apop); },
+     [](const C& c) { return yes_no(c.apop); }},
     {"apop_secrets_file", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_path(v, c.apop_secrets_file); },
-     [](const C &c) { return one(c.apop_secrets_file); }},
+     [](V v, C& c) { return set_path(v, c.apop_secrets_file); },
+     [](const C& c) { return one(c.apop_secrets_file); }},
     {"allow_plaintext", kOnce, kNonEmpty,
-     [](V v, C &c) { return set_yes_no(v, c.allow_plaintext); },
-     [](const C &c) { return one(c.allow_plaintext ? "yes" : "no"); }},
+     [](V v, C& c) { return set_yes_no(v, c.allow_plaintext); },
+     [](const C& c) { return yes_no(c.allow_plaintext); }},
     {"auth_mechanisms", kOnce, kMayBeEmpty, set_auth_mechanisms,
-     [](const C &c) {
+     [](const C& c) {
          std::string text;
-         for (const auto &m : c.auth_mechanisms)
+         for (const auto& m : c.auth_mechanisms)
              text += (text.empty() ? "" : " ") + m;
          return one(text);
      }},
     {"log", kOnce, kNonEmpty, set_log_target,
-     [](const C &c) { return one(c.log == LogTarget::syslog ? "syslog" : "stderr"); }},
+     [](const C& c) { return one(c.log == LogTarget::syslog ? "syslog" : "stderr"); }},
     {"log_level", kOnce, kNonEmpty, set_log_level,
-     [](const C &c) { return one(std::string(log_level_name(c.log_level))); }},
+     [](const C& c) { return one(std::string(log_level_name(c.log_level))); }},
 }};
 
 } // namespace

@@ -6,7 +6,7 @@
 
 namespace popper {
 
-Result<Config> load_config(const std::string &path) {
+Result<Config> load_config(const std::string& path) {
     auto fd = open_file(path, O_RDONLY);
     if (!fd)
         return fd.error();

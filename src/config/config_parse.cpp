@@ -52,8 +52,8 @@ std::string check_octets(std::string_view line) {
     return {};
 }
 
-const ConfigKey *find_key(std::string_view name) {
-    for (const auto &key : conf::config_keys()) {
+const ConfigKey* find_key(std::string_view name) {
+    for (const auto& key : conf::config_keys()) {
         if (key.name == name)
             return &key;
     }
@@ -62,7 +62,7 @@ const ConfigKey *find_key(std::string_view name) {
 
 class ConfigParser {
 public:
-    explicit ConfigParser(const std::string &source) : source_(source) {
+    explicit ConfigParser(const std::string& source) : source_(source) {
         config_.source_path = source;
         config_.listen.clear(); // listen lines replace the default list
         first_line_.assign(conf::config_keys().size(), 0);
@@ -88,7 +88,7 @@ public:
         std::string_view value = trim(line.substr(eq + 1));
         if (name.empty())
             return fail("missing key before '='");
-        const ConfigKey *key = find_key(name);
+        const ConfigKey* key = find_key(name);
         if (key == nullptr)
             return fail("unknown key " + shown(name));
 
@@ -114,11 +114,11 @@ public:
     }
 
 private:
-    Error fail(const std::string &problem) const {
+    Error fail(const std::string& problem) const {
         return Error::because("", "", source_ + ":" + std::to_string(line_no_) + ": " + problem);
     }
 
-    const std::string &source_;
+    const std::string& source_;
     Config config_;
     std::vector<size_t> first_line_; // per key in config_keys(), 0 = not seen
     size_t line_no_ = 0;
@@ -126,7 +126,7 @@ private:
 
 } // namespace
 
-Result<Config> parse_config(const std::string &text, const std::string &source) {
+Result<Config> parse_config(const std::string& text, const std::string& source) {
     ConfigParser parser(source);
     size_t line_no = 0;
     for (size_t pos = 0; pos < text.size();) {

@@ -31,7 +31,7 @@ Result<std::string> parse_absolute_path(std::string_view text);
 Result<std::string> parse_group_name(std::string_view text);
 // Words dotlock, fcntl, flock separated by spaces or commas; at least one, no repeats.
 Result<std::vector<LockMethod>> parse_lock_methods(std::string_view text);
-std::string format_lock_methods(const std::vector<LockMethod> &methods);
+std::string format_lock_methods(const std::vector<LockMethod>& methods);
 
 // `text` fit to quote in an error: control bytes escaped, long text cut.
 std::string shown(std::string_view text);
@@ -40,9 +40,9 @@ struct ConfigKey {
     std::string_view name;
     bool repeatable;   // may appear on several lines (listen)
     bool may_be_empty; // an empty value is meaningful (mail_privileged_group =)
-    Status (*apply)(std::string_view value, Config &config);
+    Status (*apply)(std::string_view value, Config& config);
     // The value(s) to print, one line each.
-    std::vector<std::string> (*values)(const Config &config);
+    std::vector<std::string> (*values)(const Config& config);
 };
 
 // Every key, in the order format_config prints them.

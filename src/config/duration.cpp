@@ -39,8 +39,8 @@ Result<uint64_t> parse_duration(std::string_view text, bool allow_ms, uint64_t m
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9')
         ++digits;
     std::string_view suffix = text.substr(digits);
-    const DurationUnit *unit = nullptr;
-    for (const auto &u : kUnits) {
+    const DurationUnit* unit = nullptr;
+    for (const auto& u : kUnits) {
         if (suffix == u.suffix && (allow_ms || u.suffix != "ms")) {
             unit = &u;
             break;
@@ -66,7 +66,7 @@ Result<uint64_t> parse_duration(std::string_view text, bool allow_ms, uint64_t m
 std::string format_duration(uint64_t ms) {
     if (ms == 0)
         return "0";
-    for (const auto &u : kUnits) {
+    for (const auto& u : kUnits) {
         if (u.suffix != "" && u.suffix != "ms" && ms % u.ms == 0) {
             return std::to_string(ms / u.ms) + std::string(u.suffix);
         }

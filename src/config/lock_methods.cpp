@@ -39,7 +39,7 @@ Result<std::vector<LockMethod>> parse_lock_methods(std::string_view text) {
         std::string_view word = text.substr(pos, end - pos);
         pos = end;
         auto known = std::find_if(kNames.begin(), kNames.end(),
-                                  [&](const LockMethodName &n) { return n.name == word; });
+                                  [&](const LockMethodName& n) { return n.name == word; });
         if (known == kNames.end()) {
             return Error::because("", "",
                                   shown(word) + " is not a lock method (dotlock, fcntl or flock)");
@@ -55,7 +55,7 @@ Result<std::vector<LockMethod>> parse_lock_methods(std::string_view text) {
     return methods;
 }
 
-std::string format_lock_methods(const std::vector<LockMethod> &methods) {
+std::string format_lock_methods(const std::vector<LockMethod>& methods) {
     std::string out;
     for (LockMethod method : methods) {
         if (!out.empty())

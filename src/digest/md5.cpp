@@ -16,7 +16,7 @@ Md5::Md5()
              md5_detail::kInitialState[2], md5_detail::kInitialState[3]},
       buffer_{} {}
 
-void Md5::block(const uint8_t *p) {
+void Md5::block(const uint8_t* p) {
     uint32_t x[16];
     for (int i = 0; i < 16; ++i)
         x[i] = load_le32(p + 4 * i);
@@ -24,7 +24,7 @@ void Md5::block(const uint8_t *p) {
 }
 
 void Md5::update(std::string_view data) {
-    const auto *p = reinterpret_cast<const uint8_t *>(data.data());
+    const auto* p = reinterpret_cast<const uint8_t*>(data.data());
     size_t n = data.size();
     length_ += n;
     if (buffered_ > 0) {
@@ -50,11 +50,11 @@ std::array<uint8_t, 16> Md5::finish() {
     uint64_t bits = length_ * 8;
     static constexpr uint8_t kPadding[64] = {0x80};
     size_t pad = buffered_ < 56 ? 56 - buffered_ : 120 - buffered_;
-    update(std::string_view(reinterpret_cast<const char *>(kPadding), pad));
+    update(std::string_view(reinterpret_cast<const char*>(kPadding), pad));
     uint8_t length_le[8];
     for (int i = 0; i < 8; ++i)
         length_le[i] = static_cast<uint8_t>(bits >> (8 * i));
-    update(std::string_view(reinterpret_cast<const char *>(length_le), sizeof length_le));
+    update(std::string_view(reinterpret_cast<const char*>(length_le), sizeof length_le));
     std::array<uint8_t, 16> digest;
     for (int i = 0; i < 4; ++i)
         store_le32(digest.data() + 4 * i, state_[i]);
@@ -69,7 +69,7 @@ std::string md5_hex(std::string_view data) {
     return to_hex(digest.data(), digest.size());
 }
 
-std::string to_hex(const uint8_t *data, size_t len) {
+std::string to_hex(const uint8_t* data, size_t len) {
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string hex(2 * len, '\0');
     for (size_t i = 0; i < len; ++i) {

@@ -39,7 +39,7 @@ constexpr size_t kBlockOctets = 64;
 // One lane's input: its whole blocks in place, the rest copied into `tail`
 // with the padding and the bit length.
 struct LaneInput {
-    const uint8_t *data = nullptr;
+    const uint8_t* data = nullptr;
     size_t whole_blocks = 0;
     size_t blocks = 0; // whole blocks + 1 or 2 tail blocks; 0: the lane is idle
     size_t next_block = 0;
@@ -47,7 +47,7 @@ struct LaneInput {
     uint8_t tail[2 * kBlockOctets];
 
     void start(std::string_view bytes, size_t index) {
-        data = reinterpret_cast<const uint8_t *>(bytes.data());
+        data = reinterpret_cast<const uint8_t*>(bytes.data());
         whole_blocks = bytes.size() / kBlockOctets;
         size_t rest = bytes.size() % kBlockOctets;
         size_t tail_octets = rest < 56 ? kBlockOctets : 2 * kBlockOctets;
@@ -63,7 +63,7 @@ struct LaneInput {
         input = index;
     }
 
-    const uint8_t *block() const {
+    const uint8_t* block() const {
         static constexpr uint8_t kIdleBlock[kBlockOctets] = {};
         if (next_block >= blocks)
             return kIdleBlock;
@@ -97,7 +97,7 @@ template <class Vector, size_t Lanes>
         start_next(lane);
     while (busy > 0) {
         for (size_t lane = 0; lane < Lanes; ++lane) {
-            const uint8_t *block = lanes[lane].block();
+            const uint8_t* block = lanes[lane].block();
             for (size_t k = 0; k < 16; ++k)
                 words[k][lane] = load_le32(block + 4 * k);
         }
@@ -107,10 +107,10 @@ template <class Vector, size_t Lanes>
         md5_detail::md5_compress(s, x);
         std::memcpy(state, s, sizeof s);
         for (size_t lane = 0; lane < Lanes; ++lane) {
-            LaneInput &in = lanes[lane];
+            LaneInput& in = lanes[lane];
             if (in.blocks == 0 || ++in.next_block < in.blocks)
                 continue;
-            Digest &digest = digests[in.input];
+            Digest& digest = digests[in.input];
             for (size_t j = 0; j < 4; ++j)
                 store_le32(digest.data() + 4 * j, state[j][lane]);
             --busy;
@@ -121,9 +121,8 @@ template <class Vector, size_t Lanes>
 
 // 16 lanes, in 4 SSE2 or 2 AVX2 registers per word: the steps of one
 // register depend on each other, so interleaving independent ones hides
-// their latency. Hashing 32 KiB of 380..530-octet inputs, on the
-// development VM: one by one 570 MB/s; SSE2 4 lanes 765, 8 lanes 1460, 16
-// lanes 1830 MB/s; AVX2 8 lanes 1390, 16 lanes 2270, 32 lanes 2360 MB/s.
+// their latency. 16 is the fastest on SSE2 and close to AVX2's best
+// (bench/NOTES.md).
 typedef uint32_t U32x16 __attribute__((vector_size(64)));
 constexpr size_t kLanes = 16;
 

@@ -27,12 +27,12 @@ inline constexpr int kShift[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 
 // The initial state (RFC 1321 §3.3, words A, B, C, D).
 inline constexpr uint32_t kInitialState[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
 
-inline uint32_t load_le32(const uint8_t *p) {
+inline uint32_t load_le32(const uint8_t* p) {
     return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
            static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
-inline void store_le32(uint8_t *p, uint32_t v) {
+inline void store_le32(uint8_t* p, uint32_t v) {
     p[0] = static_cast<uint8_t>(v);
     p[1] = static_cast<uint8_t>(v >> 8);
     p[2] = static_cast<uint8_t>(v >> 16);
@@ -43,8 +43,8 @@ inline void store_le32(uint8_t *p, uint32_t v) {
 // roles of a, b, c, d rotate. The loops are unrolled, which turns the
 // rotation into register renaming and the table look-ups into constants.
 template <class Word>
-[[gnu::always_inline]] inline void md5_step(Word &a, Word &b, Word &c, Word &d, const Word &f,
-                                            const Word &word, int i) {
+[[gnu::always_inline]] inline void md5_step(Word& a, Word& b, Word& c, Word& d, const Word& f,
+                                            const Word& word, int i) {
     Word sum = a + f + kSine[i] + word;
     a = d;
     d = c;

@@ -16,10 +16,13 @@ Status copy_through_buffer(int in, off_t offset, off_t len, int out, off_t out_o
     while (len > 0) {
         size_t want = len < static_cast<off_t>(kChunk) ? static_cast<size_t>(len) : kChunk;
         auto got = pread_full(in, buf.data(), want, offset, in_path);
-        if (!got) return got.error();
-        if (*got == 0) return Error::because("read", in_path, "file shrank during copy");
+        if (!got)
+            return got.error();
+        if (*got == 0)
+            return Error::because("read", in_path, "file shrank during copy");
         auto wrote = pwrite_all(out, {buf.data(), *got}, out_offset, out_path);
-        if (!wrote) return wrote;
+        if (!wrote)
+            return wrote;
         offset += static_cast<off_t>(*got);
         out_offset += static_cast<off_t>(*got);
         len -= static_cast<off_t>(*got);
@@ -36,12 +39,14 @@ Status copy_range(int in, off_t offset, off_t len, int out, off_t out_offset,
         loff_t out_off = out_offset;
         ssize_t n = ::copy_file_range(in, &in_off, out, &out_off, static_cast<size_t>(len), 0);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             if (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)
                 return copy_through_buffer(in, offset, len, out, out_offset, in_path, out_path);
             return Error::from_errno("copy", in_path + " to " + out_path);
         }
-        if (n == 0) return Error::because("copy", in_path, "file shrank during copy");
+        if (n == 0)
+            return Error::because("copy", in_path, "file shrank during copy");
         offset += n;
         out_offset += n;
         len -= n;

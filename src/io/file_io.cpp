@@ -8,8 +8,10 @@ namespace popper {
 Result<UniqueFd> open_file(const std::string& path, int flags, mode_t mode) {
     for (;;) {
         int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-        if (fd >= 0) return UniqueFd(fd);
-        if (errno != EINTR) return Error::from_errno("open", path);
+        if (fd >= 0)
+            return UniqueFd(fd);
+        if (errno != EINTR)
+            return Error::from_errno("open", path);
     }
 }
 
@@ -17,8 +19,10 @@ Result<UniqueFd> open_at(int dir_fd, const std::string& name, int flags, mode_t 
                          const std::string& shown_path) {
     for (;;) {
         int fd = ::openat(dir_fd, name.c_str(), flags | O_CLOEXEC, mode);
-        if (fd >= 0) return UniqueFd(fd);
-        if (errno != EINTR) return Error::from_errno("open", shown_path);
+        if (fd >= 0)
+            return UniqueFd(fd);
+        if (errno != EINTR)
+            return Error::from_errno("open", shown_path);
     }
 }
 
@@ -26,7 +30,8 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return Error::from_errno("write", path);
         }
         data.remove_prefix(static_cast<size_t>(n));
@@ -38,7 +43,8 @@ Status pwrite_all(int fd, std::string_view data, off_t offset, const std::string
     while (!data.empty()) {
         ssize_t n = ::pwrite(fd, data.data(), data.size(), offset);
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return Error::from_errno("write", path);
         }
         data.remove_prefix(static_cast<size_t>(n));
@@ -50,8 +56,10 @@ Status pwrite_all(int fd, std::string_view data, off_t offset, const std::string
 Result<size_t> read_some(int fd, char* buf, size_t len, const std::string& path) {
     for (;;) {
         ssize_t n = ::read(fd, buf, len);
-        if (n >= 0) return static_cast<size_t>(n);
-        if (errno != EINTR) return Error::from_errno("read", path);
+        if (n >= 0)
+            return static_cast<size_t>(n);
+        if (errno != EINTR)
+            return Error::from_errno("read", path);
     }
 }
 
@@ -60,10 +68,12 @@ Result<size_t> pread_full(int fd, char* buf, size_t len, off_t offset, const std
     while (done < len) {
         ssize_t n = ::pread(fd, buf + done, len - done, offset + static_cast<off_t>(done));
         if (n < 0) {
-            if (errno == EINTR) continue;
+            if (errno == EINTR)
+                continue;
             return Error::from_errno("read", path);
         }
-        if (n == 0) break;
+        if (n == 0)
+            break;
         done += static_cast<size_t>(n);
     }
     return done;
@@ -71,20 +81,24 @@ Result<size_t> pread_full(int fd, char* buf, size_t len, off_t offset, const std
 
 Result<struct stat> stat_fd(int fd, const std::string& path) {
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return Error::from_errno("stat", path);
+    if (::fstat(fd, &st) != 0)
+        return Error::from_errno("stat", path);
     return st;
 }
 
 Status fsync_fd(int fd, const std::string& path) {
     for (;;) {
-        if (::fsync(fd) == 0) return {};
-        if (errno != EINTR) return Error::from_errno("fsync", path);
+        if (::fsync(fd) == 0)
+            return {};
+        if (errno != EINTR)
+            return Error::from_errno("fsync", path);
     }
 }
 
 Status fsync_dir(const std::string& dir) {
     auto fd = open_file(dir, O_RDONLY | O_DIRECTORY);
-    if (!fd) return fd.error();
+    if (!fd)
+        return fd.error();
     return fsync_fd(fd->get(), dir);
 }
 
@@ -95,21 +109,26 @@ Status rename_path(const std::string& from, const std::string& to) {
 }
 
 Status unlink_path(const std::string& path) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::from_errno("unlink", path);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return Error::from_errno("unlink", path);
     return {};
 }
 
 Status truncate_fd(int fd, off_t length, const std::string& path) {
     for (;;) {
-        if (::ftruncate(fd, length) == 0) return {};
-        if (errno != EINTR) return Error::from_errno("truncate", path);
+        if (::ftruncate(fd, length) == 0)
+            return {};
+        if (errno != EINTR)
+            return Error::from_errno("truncate", path);
     }
 }
 
 std::string dirname_of(const std::string& path) {
     auto slash = path.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
+    if (slash == std::string::npos)
+        return ".";
+    if (slash == 0)
+        return "/";
     return path.substr(0, slash);
 }
 

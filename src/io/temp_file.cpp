@@ -8,7 +8,8 @@ namespace popper {
 Result<TempFile> TempFile::create_beside(const std::string& target) {
     std::string name = dirname_of(target) + "/." + basename_of(target) + ".XXXXXX";
     const int fd = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd < 0) return Error::from_errno("create temporary file", name);
+    if (fd < 0)
+        return Error::from_errno("create temporary file", name);
     return TempFile(std::move(name), UniqueFd(fd));
 }
 
@@ -18,12 +19,14 @@ TempFile::TempFile(TempFile&& other) noexcept
 }
 
 TempFile::~TempFile() {
-    if (!committed_) (void)unlink_path(path_);
+    if (!committed_)
+        (void)unlink_path(path_);
 }
 
 Status TempFile::commit_as(const std::string& target) {
     fd_.reset();
-    if (auto renamed = rename_path(path_, target); !renamed) return renamed;
+    if (auto renamed = rename_path(path_, target); !renamed)
+        return renamed;
     committed_ = true;
     return {};
 }

@@ -5,11 +5,14 @@
 namespace popper {
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-    if (this != &other) reset(other.release());
+    if (this != &other)
+        reset(other.release());
     return *this;
 }
 
-UniqueFd::~UniqueFd() { reset(); }
+UniqueFd::~UniqueFd() {
+    reset();
+}
 
 int UniqueFd::release() {
     int fd = fd_;
@@ -19,7 +22,8 @@ int UniqueFd::release() {
 
 void UniqueFd::reset(int fd) {
     // close(2) must not be retried on EINTR on Linux: the descriptor is gone.
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0)
+        ::close(fd_);
     fd_ = fd;
 }
 

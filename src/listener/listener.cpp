@@ -2,11 +2,13 @@
 // any protocol byte, signals delivered through a self-pipe.
 #include "popper/listener.h"
 
-#include "preauth_pool.h"
-
+#include "popper/ip_address.h"
 #include "popper/log.h"
+#include "popper/preauth_pool.h"
+#include "popper/prelogin.h"
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
+#include "popper/reply_writer.h"
 #include "popper/session.h"
 
 #include <csignal>
@@ -52,37 +54,41 @@ struct Children {
         for (;;) {
             int status = 0;
             pid_t pid = ::waitpid(-1, &status, WNOHANG);
-            if (pid <= 0) return;
+            if (pid <= 0)
+                return;
             auto it = address_of.find(pid);
             if (it == address_of.end()) {
-                if (pool != nullptr) pool->forget(pid, status);
+                if (pool != nullptr)
+                    pool->forget(pid, status);
                 continue;
             }
             if (WIFSIGNALED(status))
                 log_warning("session process " + std::to_string(pid) + " killed by signal " +
                             std::to_string(WTERMSIG(status)));
-            if (--count_at[it->second] == 0) count_at.erase(it->second);
+            if (--count_at[it->second] == 0)
+                count_at.erase(it->second);
             address_of.erase(it);
         }
     }
 };
 
 // Answered by the listener itself, before forking: RFC 3206 [SYS/TEMP].
+// Never waits for the client: what does not fit at once is dropped.
 void refuse(int fd, const char* why) {
-    std::string reply = std::string("-ERR [SYS/TEMP] ") + why + "\r\n";
-    (void)!::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    (void)write_error_reply(fd, std::string("[SYS/TEMP] ") + why);
 }
 
 std::string listener_title(const std::vector<ListeningSocket>& sockets) {
     std::string title = "popperd: listening on";
-    for (size_t i = 0; i < sockets.size(); ++i) title += (i ? ", " : " ") + sockets[i].name;
+    for (size_t i = 0; i < sockets.size(); ++i)
+        title += (i ? ", " : " ") + sockets[i].name;
     return title;
 }
 
 // A session process: the pre-login part in a child of its own, or in a
 // pooled process the listener hands the connection to.
-pid_t start_session(const Config& config, int fd, const std::string& address,
-                    PreauthPool& pool) {
+pid_t start_session(const Config& config, int fd, const std::string& address, PreauthPool& pool) {
     if (config.preauth_process_connections <= 1) {
         pid_t pid = ::fork();
         if (pid == 0) {
@@ -93,7 +99,8 @@ pid_t start_session(const Config& config, int fd, const std::string& address,
         return pid;
     }
     int pair[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        return -1;
     UniqueFd privileged_end(pair[0]), preauth_end(pair[1]);
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -103,7 +110,8 @@ pid_t start_session(const Config& config, int fd, const std::string& address,
         ::_exit(run_session_with_pooled_preauth(config, fd, PeerInfo{address},
                                                 std::move(privileged_end)));
     }
-    if (pid < 0) return pid;
+    if (pid < 0)
+        return pid;
     privileged_end.reset(); // the session process's, not ours
     // Failing here, the session process sees its channel close and tells
     // the client.
@@ -128,7 +136,8 @@ bool reload(Config& config, const std::string& config_path) {
     bool same = fresh->listen.size() == config.listen.size();
     for (size_t i = 0; same && i < fresh->listen.size(); ++i)
         same = fresh->listen[i].text == config.listen[i].text;
-    if (!same) log_warning("SIGHUP: listen addresses changed; they apply after a restart");
+    if (!same)
+        log_warning("SIGHUP: listen addresses changed; they apply after a restart");
     config = std::move(*fresh);
     log_open(config.log, config.log_level);
     log_notice("SIGHUP: configuration re-read from " + config_path);
@@ -155,12 +164,15 @@ int run_listener(Config config, const std::string& config_path,
     set_proc_title(listener_title(sockets));
     std::string limits = "max_sessions=" + std::to_string(config.max_sessions) +
                          " max_sessions_per_ip=" + std::to_string(config.max_sessions_per_ip);
-    for (const auto& s : sockets) log_notice("listening on " + s.name + " " + limits);
+    for (const auto& s : sockets)
+        log_notice("listening on " + s.name + " " + limits);
 
-    for (const auto& s : sockets) ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
+    for (const auto& s : sockets)
+        ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
     // What a forked process must not keep of the listener's.
     auto close_inherited = [&sockets, &pipe_read] {
-        for (const auto& s : sockets) ::close(s.fd.get());
+        for (const auto& s : sockets)
+            ::close(s.fd.get());
         ::close(pipe_read.get());
         ::close(signal_pipe_write);
     };
@@ -172,7 +184,8 @@ int run_listener(Config config, const std::string& config_path,
     while (!stopping) {
         pfds.clear();
         pfds.push_back({pipe_read.get(), POLLIN, 0});
-        for (const auto& s : sockets) pfds.push_back({s.fd.get(), POLLIN, 0});
+        for (const auto& s : sockets)
+            pfds.push_back({s.fd.get(), POLLIN, 0});
         const size_t pool_first = pfds.size();
         pool.add_poll_fds(pfds);
         int timeout_ms = pool.retire_idle(PreauthPool::Clock::now());
@@ -185,16 +198,21 @@ int run_listener(Config config, const std::string& config_path,
             unsigned char signals[64];
             ssize_t n = ::read(pipe_read.get(), signals, sizeof signals);
             for (ssize_t i = 0; i < n; ++i) {
-                if (signals[i] == SIGCHLD) children.reap();
-                if (signals[i] == SIGTERM || signals[i] == SIGINT) stopping = true;
-                if (signals[i] == SIGHUP && reload(config, config_path)) pool.retire_all();
+                if (signals[i] == SIGCHLD)
+                    children.reap();
+                if (signals[i] == SIGTERM || signals[i] == SIGINT)
+                    stopping = true;
+                if (signals[i] == SIGHUP && reload(config, config_path))
+                    pool.retire_all();
             }
         }
         for (size_t i = 1; i < pool_first && !stopping; ++i) {
-            if (!(pfds[i].revents & POLLIN)) continue;
+            if (!(pfds[i].revents & POLLIN))
+                continue;
             UniqueFd client(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
-            if (!client) continue;
-            std::string address = describe_peer(client.get()).address;
+            if (!client)
+                continue;
+            std::string address = peer_address_text(client.get());
             if (children.address_of.size() >= config.max_sessions) {
                 log_warning("connection refused: addr=" + address + " reason=max_sessions");
                 refuse(client.get(), "Too many connections, try again later");
@@ -219,7 +237,8 @@ int run_listener(Config config, const std::string& config_path,
     sockets.clear();
     log_notice("shutting down: " + std::to_string(children.address_of.size()) +
                " sessions still running");
-    for (const auto& [pid, address] : children.address_of) ::kill(pid, SIGTERM);
+    for (const auto& [pid, address] : children.address_of)
+        ::kill(pid, SIGTERM);
     // Pooled pre-login processes see their control socket close; a busy one
     // ends with its connection (its session process shuts the reading down).
     std::vector<pid_t> preauth = pool.stop();
@@ -228,13 +247,16 @@ int run_listener(Config config, const std::string& config_path,
         if (children.address_of.empty() && !preauth_killed) {
             // Every session has ended, so no pre-login process has a client
             // left: one still here is stuck (stopped, or not ours any more).
-            for (pid_t pid : preauth) ::kill(pid, SIGKILL);
+            for (pid_t pid : preauth)
+                ::kill(pid, SIGKILL);
             preauth_killed = true;
         }
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, 0);
-        if (pid < 0 && errno != EINTR) break;
-        if (pid <= 0) continue;
+        if (pid < 0 && errno != EINTR)
+            break;
+        if (pid <= 0)
+            continue;
         children.address_of.erase(pid);
         std::erase(preauth, pid);
     }

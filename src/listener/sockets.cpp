@@ -19,21 +19,6 @@ constexpr int kListenBacklog = 511;
 // sd_listen_fds(3): passed descriptors start at 3.
 constexpr int kSystemdFirstFd = 3;
 
-std::string socket_name(int fd) {
-    struct sockaddr_storage addr {};
-    socklen_t len = sizeof addr;
-    if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) return "?";
-    if (addr.ss_family == AF_INET) {
-        auto* in = reinterpret_cast<struct sockaddr_in*>(&addr);
-        return ip_text(in->sin_addr) + ":" + std::to_string(ntohs(in->sin_port));
-    }
-    if (addr.ss_family == AF_INET6) {
-        auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&addr);
-        return "[" + ip_text(in6->sin6_addr) + "]:" + std::to_string(ntohs(in6->sin6_port));
-    }
-    return "unix";
-}
-
 Result<ListeningSocket> bind_one(const ListenAddress& address) {
     struct sockaddr_storage addr {};
     socklen_t len = 0;
@@ -53,15 +38,18 @@ Result<ListeningSocket> bind_one(const ListenAddress& address) {
         return Error::because("listen", address.text, "not an IP address");
     }
     UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) return Error::from_errno("socket", address.text);
+    if (!fd)
+        return Error::from_errno("socket", address.text);
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // [::]:110 and 0.0.0.0:110 are separate lines in the config.
-    if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (family == AF_INET6)
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (::bind(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), len) != 0)
         return Error::from_errno("bind", address.text);
-    if (::listen(fd.get(), kListenBacklog) != 0) return Error::from_errno("listen", address.text);
-    std::string name = socket_name(fd.get());
+    if (::listen(fd.get(), kListenBacklog) != 0)
+        return Error::from_errno("listen", address.text);
+    std::string name = local_address_text(fd.get());
     return ListeningSocket{std::move(fd), name};
 }
 
@@ -71,7 +59,8 @@ Result<std::vector<ListeningSocket>> bind_listeners(const Config& config) {
     std::vector<ListeningSocket> sockets;
     for (const auto& address : config.listen) {
         auto bound = bind_one(address);
-        if (!bound) return bound.error();
+        if (!bound)
+            return bound.error();
         sockets.push_back(std::move(*bound));
     }
     return sockets;
@@ -81,20 +70,23 @@ InheritedSockets take_systemd_sockets() {
     InheritedSockets inherited;
     const char* pid_text = std::getenv("LISTEN_PID");
     const char* fds_text = std::getenv("LISTEN_FDS");
-    if (pid_text == nullptr || fds_text == nullptr) return inherited;
+    if (pid_text == nullptr || fds_text == nullptr)
+        return inherited;
     bool ours = std::strtol(pid_text, nullptr, 10) == ::getpid();
     long count = std::strtol(fds_text, nullptr, 10);
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");
     ::unsetenv("LISTEN_FDNAMES");
-    if (!ours || count <= 0 || count > 64) return inherited;
+    if (!ours || count <= 0 || count > 64)
+        return inherited;
     for (int fd = kSystemdFirstFd; fd < kSystemdFirstFd + count; ++fd) {
         ::fcntl(fd, F_SETFD, FD_CLOEXEC);
         int listening = 0;
         socklen_t len = sizeof listening;
-        if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0) continue;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
+            continue;
         if (listening) {
-            inherited.listening.push_back({UniqueFd(fd), socket_name(fd)});
+            inherited.listening.push_back({UniqueFd(fd), local_address_text(fd)});
         } else if (inherited.connection_fd < 0) {
             inherited.connection_fd = fd;
         }

@@ -24,15 +24,20 @@ LogState& state() {
 }
 
 constexpr std::array<std::string_view, 5> kLevelNames = {"error", "warning", "notice", "info",
-                                                        "debug"};
+                                                         "debug"};
 
 int syslog_priority(LogLevel level) {
     switch (level) {
-    case LogLevel::error: return LOG_ERR;
-    case LogLevel::warning: return LOG_WARNING;
-    case LogLevel::notice: return LOG_NOTICE;
-    case LogLevel::info: return LOG_INFO;
-    case LogLevel::debug: return LOG_DEBUG;
+    case LogLevel::error:
+        return LOG_ERR;
+    case LogLevel::warning:
+        return LOG_WARNING;
+    case LogLevel::notice:
+        return LOG_NOTICE;
+    case LogLevel::info:
+        return LOG_INFO;
+    case LogLevel::debug:
+        return LOG_DEBUG;
     }
     return LOG_INFO;
 }
@@ -56,12 +61,15 @@ bool parse_log_level(std::string_view word, LogLevel& out) {
     return false;
 }
 
-std::string_view log_level_name(LogLevel level) { return kLevelNames[static_cast<size_t>(level)]; }
+std::string_view log_level_name(LogLevel level) {
+    return kLevelNames[static_cast<size_t>(level)];
+}
 
 void log_open(LogTarget target, LogLevel threshold) {
     state().target = target;
     state().threshold = threshold;
-    if (target == LogTarget::syslog) open_syslog();
+    if (target == LogTarget::syslog)
+        open_syslog();
 }
 
 void log_redirect_stderr_to_syslog_if_socket() {
@@ -73,10 +81,13 @@ void log_redirect_stderr_to_syslog_if_socket() {
     }
 }
 
-LogTarget log_target() { return state().target; }
+LogTarget log_target() {
+    return state().target;
+}
 
 void log_line(LogLevel level, std::string_view text) {
-    if (level > state().threshold) return;
+    if (level > state().threshold)
+        return;
     // Control characters from clients never reach the log verbatim.
     std::string clean;
     clean.reserve(text.size());
@@ -93,8 +104,8 @@ void log_line(LogLevel level, std::string_view text) {
         ::syslog(syslog_priority(level), "%s", clean.c_str());
         return;
     }
-    std::string line = "popperd[" + std::to_string(::getpid()) + "]: " +
-                       std::string(log_level_name(level)) + ": " + clean + "\n";
+    std::string line = "popperd[" + std::to_string(::getpid()) +
+                       "]: " + std::string(log_level_name(level)) + ": " + clean + "\n";
     // One write per line so lines from concurrent sessions do not interleave.
     (void)!::write(STDERR_FILENO, line.data(), line.size());
 }

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "popper/io.h"
-#include "popper/mbox_index.h"
 #include "popper/maildrop.h"
+#include "popper/mbox_index.h"
 #include "popper/result.h"
 
 #include <string>
@@ -22,8 +22,8 @@ struct DropFiles {
 };
 
 struct SpoolFile {
-    UniqueFd fd;        // empty when the spool does not exist
-    struct stat st {};  // valid when fd is set
+    UniqueFd fd;       // empty when the spool does not exist
+    struct stat st {}; // valid when fd is set
 };
 Result<SpoolFile> open_spool(const std::string& path);
 // Opens an existing drop-side file read-only after the same checks.
@@ -116,6 +116,9 @@ Result<bool> commit_by_copy(const DropFiles& files, int drop_fd, const MboxIndex
 // caller's: the drop's, which carries the spool's of the login.)
 Result<uint64_t> prepare_spool_tmp(const DropFiles& files, int tmp_fd, MboxWriter& writer,
                                    const SpoolFile& spool, uint64_t from, bool unread_mail);
+// A new, empty spool_tmp (one a crash left is removed first), with the
+// permission bits and group of `mode_of`.
+Result<UniqueFd> create_spool_tmp(const DropFiles& files, const struct stat& mode_of);
 // Renames spool_tmp over the spool and makes that durable.
 Status install_spool_tmp(const DropFiles& files);
 
@@ -131,11 +134,12 @@ Status cut_spool_prefix(const DropFiles& files, const SpoolFile& spool, uint64_t
 Status recover(const DropFiles& files);
 
 // Removes from the spool (locked by the caller) every message identical to
-// one of the drop's (same From_ line and identifying headers: uid_digest):
-// a local reader's stale write-back of mail this session holds. Returns how
-// many were removed; when any, the spool was replaced (relock it).
-Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile& spool,
-                                        const MboxIndex& drop_index);
+// one of the drop's, `drop_path` open as `drop_fd` (same From_ line and identifying
+// headers, uid_digest, and the same body): a local reader's stale
+// write-back of mail this session holds. Returns how many were removed;
+// when any, the spool was replaced (relock it).
+Result<size_t> remove_echoes_from_spool(const DropFiles& files, const SpoolFile& spool, int drop_fd,
+                                        const std::string& drop_path, const MboxIndex& drop_index);
 
 // True when both paths name the same inode.
 bool same_inode(const std::string& a, const std::string& b);

@@ -25,28 +25,36 @@ constexpr auto kLockPollInterval = std::chrono::milliseconds(100);
 
 std::string host_name() {
     char buf[HOST_NAME_MAX + 1] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    if (::gethostname(buf, sizeof buf - 1) != 0)
+        return "localhost";
     return buf;
 }
 
 // Our dotlocks hold "<pid> <host>\n" so a lock left by a killed session on
 // this host can be recognised and broken at once.
-std::string dotlock_content() { return std::to_string(::getpid()) + " " + host_name() + "\n"; }
+std::string dotlock_content() {
+    return std::to_string(::getpid()) + " " + host_name() + "\n";
+}
 
 bool owner_is_dead_on_this_host(const std::string& lock_path) {
     auto fd = open_file(lock_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    if (!fd) return false;
+    if (!fd)
+        return false;
     char buf[300] = {};
     auto got = read_some(fd->get(), buf, sizeof buf - 1, lock_path);
-    if (!got || *got == 0) return false;
+    if (!got || *got == 0)
+        return false;
     std::string text(buf, *got);
     auto space = text.find(' ');
-    if (space == std::string::npos || text.back() != '\n') return false;
+    if (space == std::string::npos || text.back() != '\n')
+        return false;
     std::string host = text.substr(space + 1, text.size() - space - 2);
-    if (host != host_name()) return false;
+    if (host != host_name())
+        return false;
     char* end = nullptr;
     long pid = std::strtol(text.c_str(), &end, 10);
-    if (end != text.c_str() + space || pid <= 0 || pid > INT_MAX) return false;
+    if (end != text.c_str() + space || pid <= 0 || pid > INT_MAX)
+        return false;
     return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
@@ -54,10 +62,12 @@ bool owner_is_dead_on_this_host(const std::string& lock_path) {
 // `stale_s` seconds (procmail and Postfix never hold one that long).
 bool break_if_stale(const std::string& lock_path, unsigned stale_s) {
     struct stat st {};
-    if (::lstat(lock_path.c_str(), &st) != 0) return errno == ENOENT;
+    if (::lstat(lock_path.c_str(), &st) != 0)
+        return errno == ENOENT;
     time_t age = ::time(nullptr) - st.st_mtime;
     bool dead = owner_is_dead_on_this_host(lock_path);
-    if (!dead && age < static_cast<time_t>(stale_s)) return false;
+    if (!dead && age < static_cast<time_t>(stale_s))
+        return false;
     if (::unlink(lock_path.c_str()) != 0 && errno != ENOENT) {
         log_warning("cannot break stale dotlock " + lock_path + ": " + std::strerror(errno));
         return false;
@@ -74,15 +84,18 @@ Result<bool> try_dotlock(const std::string& lock_path) {
     std::string unique = dirname_of(lock_path) + "/.popperd-lk." + std::to_string(::getpid()) +
                          "." + std::to_string(rng() & 0xffffffffu);
     auto fd = open_file(unique, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
-    if (!fd) return fd.error();
+    if (!fd)
+        return fd.error();
     struct UniqueRemover {
         const std::string& path;
         ~UniqueRemover() { ::unlink(path.c_str()); }
     } remover{unique};
-    if (auto w = write_all(fd->get(), dotlock_content(), unique); !w) return w.error();
+    if (auto w = write_all(fd->get(), dotlock_content(), unique); !w)
+        return w.error();
     (void)!::link(unique.c_str(), lock_path.c_str());
     auto st = stat_fd(fd->get(), unique);
-    if (!st) return st.error();
+    if (!st)
+        return st.error();
     return st->st_nlink == 2;
 }
 
@@ -91,12 +104,16 @@ Result<bool> try_kernel_lock(int fd, LockMethod method, const std::string& path)
         struct flock fl {};
         fl.l_type = F_WRLCK;
         fl.l_whence = SEEK_SET;
-        if (::fcntl(fd, F_SETLK, &fl) == 0) return true;
-        if (errno == EACCES || errno == EAGAIN || errno == EINTR) return false;
+        if (::fcntl(fd, F_SETLK, &fl) == 0)
+            return true;
+        if (errno == EACCES || errno == EAGAIN || errno == EINTR)
+            return false;
         return Error::from_errno("fcntl lock", path);
     }
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
-    if (errno == EWOULDBLOCK || errno == EINTR) return false;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return true;
+    if (errno == EWOULDBLOCK || errno == EINTR)
+        return false;
     return Error::from_errno("flock", path);
 }
 
@@ -119,7 +136,9 @@ SpoolLock& SpoolLock::operator=(SpoolLock&& other) noexcept {
     return *this;
 }
 
-SpoolLock::~SpoolLock() { release(); }
+SpoolLock::~SpoolLock() {
+    release();
+}
 
 void SpoolLock::release() {
     if (fcntl_held_) {
@@ -154,31 +173,34 @@ Result<SpoolLock> SpoolLock::acquire(const std::string& spool_path, int spool_fd
             std::string lock_path = spool_path + ".lock";
             for (;;) {
                 auto got = try_dotlock(lock_path);
-                if (!got) return got.error();
+                if (!got)
+                    return got.error();
                 if (*got) {
                     lock.dotlock_path_ = lock_path;
                     break;
                 }
-                if (break_if_stale(lock_path, settings.dotlock_stale_s)) continue;
+                if (break_if_stale(lock_path, settings.dotlock_stale_s))
+                    continue;
                 if (Clock::now() >= deadline)
-                    return Error::in_use("dotlock", lock_path,
-                                             "held by another process");
+                    return Error::in_use("dotlock", lock_path, "held by another process");
                 std::this_thread::sleep_for(kLockPollInterval);
             }
         }
     }
     for (LockMethod method : settings.methods) {
-        if (method == LockMethod::dotlock || spool_fd < 0) continue;
+        if (method == LockMethod::dotlock || spool_fd < 0)
+            continue;
         for (;;) {
             auto got = try_kernel_lock(spool_fd, method, spool_path);
-            if (!got) return got.error();
+            if (!got)
+                return got.error();
             if (*got) {
                 (method == LockMethod::fcntl ? lock.fcntl_held_ : lock.flock_held_) = true;
                 break;
             }
             if (Clock::now() >= deadline) {
                 return Error::in_use(method == LockMethod::fcntl ? "fcntl lock" : "flock",
-                                         spool_path, "held by another process");
+                                     spool_path, "held by another process");
             }
             std::this_thread::sleep_for(kLockPollInterval);
         }
@@ -188,14 +210,14 @@ Result<SpoolLock> SpoolLock::acquire(const std::string& spool_path, int spool_fd
 
 Result<UniqueFd> take_session_lock(const std::string& path) {
     auto fd = open_file(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
-    if (!fd) return fd.error();
+    if (!fd)
+        return fd.error();
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
     if (::fcntl(fd->get(), F_SETLK, &fl) != 0) {
         if (errno == EACCES || errno == EAGAIN)
-            return Error::in_use("session lock", path,
-                                     "another POP session is active");
+            return Error::in_use("session lock", path, "another POP session is active");
         return Error::from_errno("fcntl lock", path);
     }
     return std::move(*fd);

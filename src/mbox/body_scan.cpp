@@ -38,7 +38,7 @@ unsigned lowest_bit(uint64_t x) {
 
 // ^>+From  at `p`, a line start holding '>'. The compares stop at the line's
 // LF at the latest, as "From " holds none.
-bool escaped_from_at(const char *p) {
+bool escaped_from_at(const char* p) {
     while (*p == '>')
         ++p;
     return std::memcmp(p, kFrom, kFromOctets) == 0;
@@ -50,7 +50,7 @@ struct BlockMasks {
     uint64_t marked_starts; // line starts (after an LF) holding '>' or 'F'
 };
 
-BlockMasks masks_at(const char *p) {
+BlockMasks masks_at(const char* p) {
     OctetBlock now = OctetBlock::load(p);
     OctetBlock before = OctetBlock::load(p - 1);
     uint64_t lfs = now.mask_of('\n');
@@ -60,12 +60,12 @@ BlockMasks masks_at(const char *p) {
 
 class BodyScanner {
 public:
-    BodyScanner(const char *buf, size_t begin, size_t limit)
+    BodyScanner(const char* buf, size_t begin, size_t limit)
         : buf_(buf), begin_(begin), limit_(limit) {}
 
     // Takes the lines of the block at `p` ending before `limit`. False, with
     // the run up to it in `run`, at the empty line of a separator.
-    bool take_block(size_t p, BodyRun &run) {
+    bool take_block(size_t p, BodyRun& run) {
         const BlockMasks m = masks_at(buf_ + p);
         // The line start at `limit` too: the line before it may be empty.
         uint64_t marked = m.marked_starts & low_bits(limit_ + 1 - p);
@@ -96,17 +96,17 @@ public:
 private:
     // "From " at the line start `s` (> begin_), after an empty line.
     bool separator_at(size_t s) const {
-        const char *at = buf_ + s; // at[-2] may be the stand-in LF before buf_[0]
+        const char* at = buf_ + s; // at[-2] may be the stand-in LF before buf_[0]
         bool empty_before = at[-2] == '\n' || (at[-2] == '\r' && at[-3] == '\n');
         return empty_before && std::memcmp(at, kFrom, kFromOctets) == 0;
     }
-    void count(const BlockMasks &m, uint64_t positions) {
+    void count(const BlockMasks& m, uint64_t positions) {
         add_counts(count_bits(m.lfs & positions), count_bits(m.crlfs & positions));
     }
     // Of the lines of [begin_, end), all counted.
     uint64_t pop_octets(size_t end) const { return (end - begin_) + lfs_ - crlfs_ - escapes_; }
 
-    const char *buf_;
+    const char* buf_;
     size_t begin_;
     size_t limit_;
     uint64_t lfs_ = 0;
@@ -122,13 +122,13 @@ public:
     // A block adds at most 4 per lane (one per 16 octets); 63 blocks fit in a byte.
     static constexpr int kBlocksPerFlush = 63;
 
-    void add(__m128i lf_matches, __m128i crlf_matches, BodyScanner &into) {
+    void add(__m128i lf_matches, __m128i crlf_matches, BodyScanner& into) {
         lfs_ = _mm_sub_epi8(lfs_, lf_matches); // matches are -1
         crlfs_ = _mm_sub_epi8(crlfs_, crlf_matches);
         if (++blocks_ == kBlocksPerFlush)
             flush(into);
     }
-    void flush(BodyScanner &into) {
+    void flush(BodyScanner& into) {
         into.add_counts(sum(lfs_), sum(crlfs_));
         lfs_ = crlfs_ = _mm_setzero_si128();
         blocks_ = 0;
@@ -147,8 +147,8 @@ private:
 
 // The blocks wholly before `limit` while no line start in them holds '>' or 'F'.
 // False, with `run` set, when a separator's empty line ends the run.
-bool scan_plain_blocks(const char *buf, size_t &p, size_t limit, BodyScanner &scanner,
-                       BodyRun &run) {
+bool scan_plain_blocks(const char* buf, size_t& p, size_t limit, BodyScanner& scanner,
+                       BodyRun& run) {
     const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
     const __m128i arrow = _mm_set1_epi8('>'), f = _mm_set1_epi8('F');
     LaneCounts lanes;
@@ -183,14 +183,14 @@ bool scan_plain_blocks(const char *buf, size_t &p, size_t limit, BodyScanner &sc
 
 POPPER_AVX2 inline uint64_t sum_lanes(__m256i lanes) {
     __m256i quarters = _mm256_sad_epu8(lanes, _mm256_setzero_si256());
-    __m128i halves = _mm_add_epi64(_mm256_castsi256_si128(quarters),
-                                   _mm256_extracti128_si256(quarters, 1));
+    __m128i halves =
+        _mm_add_epi64(_mm256_castsi256_si128(quarters), _mm256_extracti128_si256(quarters, 1));
     return static_cast<uint64_t>(_mm_cvtsi128_si64(halves)) +
            static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(halves, halves)));
 }
 
-POPPER_AVX2 inline void flush_lanes(__m256i &lfs, __m256i &crlfs, int &blocks,
-                                    BodyScanner &scanner) {
+POPPER_AVX2 inline void flush_lanes(__m256i& lfs, __m256i& crlfs, int& blocks,
+                                    BodyScanner& scanner) {
     scanner.add_counts(sum_lanes(lfs), sum_lanes(crlfs));
     lfs = crlfs = _mm256_setzero_si256();
     blocks = 0;
@@ -199,15 +199,15 @@ POPPER_AVX2 inline void flush_lanes(__m256i &lfs, __m256i &crlfs, int &blocks,
 // scan_plain_blocks with 32-octet registers, where the CPU has them: half
 // the instructions per block: indexing the 1 GB benchmark mailbox took 256
 // instead of 311 ms of CPU.
-POPPER_AVX2 bool scan_plain_blocks_avx2(const char *buf, size_t &p, size_t limit,
-                                        BodyScanner &scanner, BodyRun &run) {
+POPPER_AVX2 bool scan_plain_blocks_avx2(const char* buf, size_t& p, size_t limit,
+                                        BodyScanner& scanner, BodyRun& run) {
     const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r');
     const __m256i arrow = _mm256_set1_epi8('>'), f = _mm256_set1_epi8('F');
     __m256i lf_lanes = _mm256_setzero_si256(), crlf_lanes = lf_lanes;
     int blocks = 0;
     for (; limit - p >= kOctetBlockOctets; p += kOctetBlockOctets) {
-        const auto *at = reinterpret_cast<const __m256i *>(buf + p);
-        const auto *before = reinterpret_cast<const __m256i *>(buf + p - 1);
+        const auto* at = reinterpret_cast<const __m256i*>(buf + p);
+        const auto* before = reinterpret_cast<const __m256i*>(buf + p - 1);
         __m256i n0 = _mm256_loadu_si256(at), n1 = _mm256_loadu_si256(at + 1);
         __m256i b0 = _mm256_loadu_si256(before), b1 = _mm256_loadu_si256(before + 1);
         __m256i lf0 = _mm256_cmpeq_epi8(n0, lf), lf1 = _mm256_cmpeq_epi8(n1, lf);
@@ -238,7 +238,7 @@ POPPER_AVX2 bool scan_plain_blocks_avx2(const char *buf, size_t &p, size_t limit
 
 } // namespace
 
-BodyRun scan_body_lines(const char *buf, size_t begin, size_t limit) {
+BodyRun scan_body_lines(const char* buf, size_t begin, size_t limit) {
     BodyScanner scanner(buf, begin, limit);
     BodyRun run;
     size_t p = begin;

@@ -29,6 +29,6 @@ struct BodyRun {
 // buf[begin - 1] must be readable and '\n' (the end of the line before, or a
 // stand-in); buf[limit, limit + kBodyScanLookahead) must be data and up to
 // kBodyScanPadding octets after that readable.
-BodyRun scan_body_lines(const char *buf, size_t begin, size_t limit);
+BodyRun scan_body_lines(const char* buf, size_t begin, size_t limit);
 
 } // namespace popper

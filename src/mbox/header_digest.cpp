@@ -1,6 +1,8 @@
 // The digest half of a message's identity: see message_identity.h.
 #include "message_identity.h"
 
+#include "popper/wire.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -30,17 +32,9 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-std::string_view without_line_ending(std::string_view line) {
-    if (!line.empty() && line.back() == '\n')
-        line.remove_suffix(1);
-    if (!line.empty() && line.back() == '\r')
-        line.remove_suffix(1);
-    return line;
-}
-
 } // namespace
 
-DigestBatch::DigestBatch(MessageList &messages)
+DigestBatch::DigestBatch(MessageList& messages)
     : messages_(messages), arena_(new char[kDigestBatchOctets]) {}
 
 void DigestBatch::begin_message() {
@@ -76,7 +70,7 @@ void DigestBatch::flush() {
     used_ = 0;
 }
 
-HeaderDigest::HeaderDigest(std::string_view from_line, DigestBatch &batch) : batch_(batch) {
+HeaderDigest::HeaderDigest(std::string_view from_line, DigestBatch& batch) : batch_(batch) {
     batch_.begin_message();
     hash(from_line.substr(0, kMaxIdentityHeaderOctets));
     hash("\n");
@@ -93,7 +87,7 @@ void HeaderDigest::hash(std::string_view octets) {
     md5_.update(octets);
 }
 
-void HeaderDigest::finish(size_t message, MessageEntry &entry) {
+void HeaderDigest::finish(size_t message, MessageEntry& entry) {
     if (deferred_)
         batch_.defer_current(message);
     else

@@ -19,9 +19,10 @@ namespace {
 
 constexpr uint64_t kMagic = 0x0a31786469706f70; // "popidx1\n" on a little-endian machine
 // Bump when the layout or the meaning of any field changes (MessageEntry,
-// the side tables, how UIDLs are chosen): old files are then ignored.
-// 2: the uidl_format field.
-constexpr uint64_t kFormatVersion = 2;
+// the side tables, how UIDLs are chosen, what the checksum covers): old
+// files are then ignored. 2: the stat block outside the checksum; 3: the
+// uidl_format field.
+constexpr uint64_t kFormatVersion = 3;
 constexpr size_t kChecksumOctets = 8;
 // The shortest possible message: a From_ line of "From " alone, at the end
 // of the file. Bounds the message count by the mailbox size before any
@@ -43,7 +44,7 @@ static_assert(sizeof(Header) == kIndexCacheHeaderOctets &&
               offsetof(Header, messages) == kIndexCacheCountsOffset &&
               std::has_unique_object_representations_v<Header>);
 
-Header header_for(const struct stat &st) {
+Header header_for(const struct stat& st) {
     Header h;
     h.dev = static_cast<uint64_t>(st.st_dev);
     h.ino = static_cast<uint64_t>(st.st_ino);
@@ -60,7 +61,7 @@ uint64_t padded(uint64_t octets) {
 }
 
 // The file's size for the header's counts, which must be bounded first.
-uint64_t file_octets(const Header &h) {
+uint64_t file_octets(const Header& h) {
     return sizeof(Header) + h.messages * sizeof(MessageEntry) + h.repeats * sizeof(RepeatRow) +
            h.x_uidls * sizeof(XUidlRow) + padded(h.x_uidl_octets) + kChecksumOctets;
 }
@@ -72,8 +73,8 @@ uint64_t file_octets(const Header &h) {
 // index_cache.h for why none is needed).
 class Checksum {
 public:
-    void add(const void *data, size_t octets) {
-        const auto *p = static_cast<const unsigned char *>(data);
+    void add(const void* data, size_t octets) {
+        const auto* p = static_cast<const unsigned char*>(data);
         size_t words = octets / 8;
         size_t i = 0;
         for (; i < words && words_ % 4 != 0; ++i)
@@ -94,7 +95,7 @@ public:
     }
 
 private:
-    static uint64_t load(const unsigned char *p) {
+    static uint64_t load(const unsigned char* p) {
         uint64_t w;
         std::memcpy(&w, p, sizeof w);
         return w;
@@ -110,7 +111,7 @@ private:
         return h ^ (h >> 31);
     }
     void add_word(uint64_t w) {
-        uint64_t &lane = lanes_[words_++ % 4];
+        uint64_t& lane = lanes_[words_++ % 4];
         lane = mix(lane ^ w);
     }
 
@@ -119,15 +120,26 @@ private:
     uint64_t words_ = 0;
 };
 
+// The header's part of the checksum: all of it but the mailbox's stat,
+// which restamp_index_cache rewrites alone when the file only moved. A torn
+// or damaged stat block cannot pass for another state of the mailbox: it
+// has to equal the mailbox's fstat to be used at all.
+void add_header(Checksum& sum, const void* header) {
+    const auto* p = static_cast<const unsigned char*>(header);
+    sum.add(p, kIndexCacheStatOffset);
+    sum.add(p + kIndexCacheStatOffset + kIndexCacheStatOctets,
+            kIndexCacheHeaderOctets - kIndexCacheStatOffset - kIndexCacheStatOctets);
+}
+
 // The X-UIDL octets zero-padded to 8, as stored.
-std::string padded_x_uidl_octets(const MboxIndex &index) {
+std::string padded_x_uidl_octets(const MboxIndex& index) {
     std::string octets = index.x_uidl_octets;
     octets.resize(padded(octets.size()), '\0');
     return octets;
 }
 
 // cache_path + ".tmp", ours until renamed: removed on destruction otherwise.
-Result<TempFile> create_cache_temp(const std::string &cache_path) {
+Result<TempFile> create_cache_temp(const std::string& cache_path) {
     std::string path = cache_path + ".tmp";
     const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY;
     auto fd = open_file(path, flags, 0600);
@@ -145,14 +157,14 @@ Result<TempFile> create_cache_temp(const std::string &cache_path) {
 
 // --- validation -------------------------------------------------------------
 
-bool same_mailbox_state(const Header &h, const Header &now) {
+bool same_mailbox_state(const Header& h, const Header& now) {
     return h.dev == now.dev && h.ino == now.ino && h.size == now.size && h.mtime_s == now.mtime_s &&
            h.mtime_ns == now.mtime_ns && h.ctime_s == now.ctime_s && h.ctime_ns == now.ctime_ns;
 }
 
 // Counts a real index of this mailbox could have, so that the sizes computed
 // from them cannot overflow and nothing is allocated for a lie.
-bool plausible_counts(const Header &h) {
+bool plausible_counts(const Header& h) {
     return h.messages <= kMaxMessages && h.messages <= h.size / kMinMessageOctets &&
            (h.size == 0) == (h.messages == 0) && h.repeats < std::max<uint64_t>(h.messages, 1) &&
            h.x_uidls <= h.messages && h.x_uidl_octets >= h.x_uidls &&
@@ -162,10 +174,10 @@ bool plausible_counts(const Header &h) {
 // The indexer's invariants (mbox_index.h): the first message at 0, each
 // From_ line before its content, messages in order with only the
 // separator's empty line (1 or 2 octets) between them, all inside the file.
-bool valid_entries(const MessageList &messages, uint64_t file_size) {
+bool valid_entries(const MessageList& messages, uint64_t file_size) {
     uint64_t previous_end = 0;
     for (size_t i = 0; i < messages.size(); ++i) {
-        const MessageEntry &m = messages[i];
+        const MessageEntry& m = messages[i];
         if (i == 0 ? m.from_line != 0
                    : m.from_line < previous_end + 1 || m.from_line > previous_end + 2)
             return false;
@@ -190,10 +202,10 @@ bool is_uidl_octet(char c) {
 // Rows sorted by message and in range, repeats non-zero, X-UIDL values of
 // 1..70 octets in 0x21..0x7E (RFC 1939 §7), unique, and no message in both
 // tables.
-bool valid_side_tables(const MboxIndex &index) {
+bool valid_side_tables(const MboxIndex& index) {
     const size_t messages = index.messages.size();
     for (size_t k = 0; k < index.repeats.size(); ++k) {
-        const RepeatRow &row = index.repeats[k];
+        const RepeatRow& row = index.repeats[k];
         if (row.message >= messages || row.repeat == 0 ||
             (k > 0 && index.repeats[k - 1].message >= row.message))
             return false;
@@ -202,7 +214,7 @@ bool valid_side_tables(const MboxIndex &index) {
     if (!std::all_of(octets.begin(), octets.end(), is_uidl_octet))
         return false;
     for (size_t k = 0; k < index.x_uidls.size(); ++k) {
-        const XUidlRow &row = index.x_uidls[k];
+        const XUidlRow& row = index.x_uidls[k];
         uint64_t end = k + 1 < index.x_uidls.size() ? index.x_uidls[k + 1].offset : octets.size();
         if (row.message >= messages || (k == 0 && row.offset != 0) || end <= row.offset ||
             end - row.offset > kMaxUidlOctets ||
@@ -227,7 +239,7 @@ bool valid_side_tables(const MboxIndex &index) {
 // Whether `octets` are at `offset` of the mailbox. False also when the file
 // is shorter than that (it changed since the fstat).
 Result<bool> mailbox_has(int fd, uint64_t offset, std::string_view octets,
-                         const std::string &path) {
+                         const std::string& path) {
     char buf[8];
     auto got = pread_full(fd, buf, octets.size(), static_cast<off_t>(offset), path);
     if (!got)
@@ -237,9 +249,9 @@ Result<bool> mailbox_has(int fd, uint64_t offset, std::string_view octets,
 
 // The first and the last message begin with "From " after an LF (or at 0),
 // and their From_ line ends with LF, or at the end of the file.
-Result<bool> matches_mailbox(const MboxIndex &index, int fd, const std::string &path) {
+Result<bool> matches_mailbox(const MboxIndex& index, int fd, const std::string& path) {
     for (size_t i : {size_t{0}, index.messages.size() - 1}) {
-        const MessageEntry &m = index.messages[i];
+        const MessageEntry& m = index.messages[i];
         auto from = m.from_line == 0 ? mailbox_has(fd, 0, "From ", path)
                                      : mailbox_has(fd, m.from_line - 1, "\nFrom ", path);
         if (!from || !*from)
@@ -263,9 +275,9 @@ bool unusable_cache(int errnum) {
 // Reads `octets` at `offset` into `into`, in one system call for a file
 // that does not change meanwhile. False when it ends early (it changed
 // since the fstat).
-Result<bool> read_section(int fd, void *into, uint64_t octets, uint64_t &offset,
-                          const std::string &path) {
-    auto got = pread_full(fd, static_cast<char *>(into), octets, static_cast<off_t>(offset), path);
+Result<bool> read_section(int fd, void* into, uint64_t octets, uint64_t& offset,
+                          const std::string& path) {
+    auto got = pread_full(fd, static_cast<char*>(into), octets, static_cast<off_t>(offset), path);
     if (!got)
         return got.error();
     offset += *got;
@@ -274,8 +286,8 @@ Result<bool> read_section(int fd, void *into, uint64_t octets, uint64_t &offset,
 
 } // namespace
 
-Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
-                        const struct stat &mbox_st) {
+Status save_index_cache(const std::string& cache_path, const MboxIndex& index,
+                        const struct stat& mbox_st) {
     if (index.file_size != static_cast<uint64_t>(mbox_st.st_size))
         return Error::because("save index cache", cache_path,
                               "the index is of " + std::to_string(index.file_size) +
@@ -292,7 +304,7 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
     const size_t x_uidl_octets = index.x_uidls.size() * sizeof(XUidlRow);
 
     Checksum sum;
-    sum.add(&h, sizeof h);
+    add_header(sum, &h);
     sum.add(index.messages.data(), entry_octets);
     sum.add(index.repeats.data(), repeat_octets);
     sum.add(index.x_uidls.data(), x_uidl_octets);
@@ -302,7 +314,7 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
     auto temp = create_cache_temp(cache_path);
     if (!temp)
         return temp.error();
-    for (auto [data, size] : {std::pair<const void *, size_t>{&h, sizeof h},
+    for (auto [data, size] : {std::pair<const void*, size_t>{&h, sizeof h},
                               {index.messages.data(), entry_octets},
                               {index.repeats.data(), repeat_octets},
                               {index.x_uidls.data(), x_uidl_octets},
@@ -310,15 +322,15 @@ Status save_index_cache(const std::string &cache_path, const MboxIndex &index,
                               {&checksum, sizeof checksum}}) {
         if (size == 0)
             continue;
-        if (auto w = write_all(temp->fd(), {static_cast<const char *>(data), size}, temp->path());
+        if (auto w = write_all(temp->fd(), {static_cast<const char*>(data), size}, temp->path());
             !w)
             return w;
     }
     return temp->commit_as(cache_path);
 }
 
-Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path, int mbox_fd,
-                                                  const struct stat &mbox_st, UidlFormat format) {
+Result<std::optional<MboxIndex>> load_index_cache(const std::string& cache_path, int mbox_fd,
+                                                  const struct stat& mbox_st, UidlFormat format) {
     const std::optional<MboxIndex> none;
     auto fd = open_file(cache_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (!fd)
@@ -350,7 +362,7 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
     index.x_uidls.resize(h.x_uidls);
     // The X-UIDL octets, their padding and the checksum.
     std::string tail(padded(h.x_uidl_octets) + kChecksumOctets, '\0');
-    const std::pair<void *, uint64_t> sections[] = {
+    const std::pair<void*, uint64_t> sections[] = {
         {index.messages.data(), h.messages * sizeof(MessageEntry)},
         {index.repeats.data(), h.repeats * sizeof(RepeatRow)},
         {index.x_uidls.data(), h.x_uidls * sizeof(XUidlRow)},
@@ -365,7 +377,7 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
             return none;
     }
     Checksum sum;
-    sum.add(&h, sizeof h);
+    add_header(sum, &h);
     for (auto [data, size] : sections)
         sum.add(data, data == tail.data() ? size - kChecksumOctets : size);
     uint64_t checksum = 0;
@@ -390,11 +402,39 @@ Result<std::optional<MboxIndex>> load_index_cache(const std::string &cache_path,
     return std::optional<MboxIndex>(std::move(index));
 }
 
-void reseal_index_cache(std::string &file) {
-    if (file.size() < kChecksumOctets || (file.size() - kChecksumOctets) % 8 != 0)
+Status restamp_index_cache(const std::string& cache_path, const struct stat& was,
+                           const struct stat& now) {
+    auto fd = open_file(cache_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (!fd)
+        return fd.error();
+    auto st = stat_fd(fd->get(), cache_path);
+    if (!st)
+        return st.error();
+    if (auto own = check_own_regular_file(*st, cache_path); !own)
+        return own;
+    Header h;
+    auto got = pread_full(fd->get(), reinterpret_cast<char*>(&h), sizeof h, 0, cache_path);
+    if (!got)
+        return got.error();
+    if (*got != sizeof h || h.magic != kMagic || h.version != kFormatVersion ||
+        !same_mailbox_state(h, header_for(was)))
+        return Error::because("restamp index cache", cache_path,
+                              "not the cache of the mailbox as it was");
+    const Header stamped = header_for(now);
+    return pwrite_all(
+        fd->get(),
+        {reinterpret_cast<const char*>(&stamped) + kIndexCacheStatOffset, kIndexCacheStatOctets},
+        kIndexCacheStatOffset, cache_path);
+}
+
+void reseal_index_cache(std::string& file) {
+    if (file.size() < kIndexCacheHeaderOctets + kChecksumOctets ||
+        (file.size() - kChecksumOctets) % 8 != 0)
         return;
     Checksum sum;
-    sum.add(file.data(), file.size() - kChecksumOctets);
+    add_header(sum, file.data());
+    sum.add(file.data() + kIndexCacheHeaderOctets,
+            file.size() - kChecksumOctets - kIndexCacheHeaderOctets);
     uint64_t checksum = sum.value();
     std::memcpy(file.data() + file.size() - kChecksumOctets, &checksum, sizeof checksum);
 }

@@ -13,22 +13,14 @@ namespace {
 
 constexpr std::string_view kFromPrefix = "From ";
 
-std::string_view without_line_ending(std::string_view line) {
-    if (line.ends_with('\n'))
-        line.remove_suffix(1);
-    if (line.ends_with('\r'))
-        line.remove_suffix(1);
-    return line;
-}
-
 class MboxScanner {
 public:
-    MboxScanner(MboxLineReader &reader, DigestBatch &digests, OldServerReader *old)
+    MboxScanner(MboxLineReader& reader, DigestBatch& digests, OldServerReader* old)
         : reader_(reader), digests_(digests), old_(old) {}
 
     // Indexes the message whose From_ line is `from_line`. Returns true, with
     // the next From_ line read into `from_line`, when another message follows.
-    bool scan_message(MboxLine &from_line, MboxIndex &index) {
+    bool scan_message(MboxLine& from_line, MboxIndex& index) {
         MessageEntry entry;
         entry.from_line = from_line.offset;
         entry.start = from_line.offset + from_line.length;
@@ -79,15 +71,15 @@ public:
     }
 
 private:
-    MboxLineReader &reader_;
-    DigestBatch &digests_;
-    OldServerReader *old_; // null for UidlFormat::popperd
+    MboxLineReader& reader_;
+    DigestBatch& digests_;
+    OldServerReader* old_; // null for UidlFormat::popperd
 };
 
 // Scans the messages; UIDLs are chosen by the caller once the reader and its
 // buffer are gone, so that the two never add up in the peak.
-Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::string &path,
-                            UidlFormat format, OldServerReader *old) {
+Result<MboxIndex> scan_mbox(MboxLineReader& reader, uint64_t size, const std::string& path,
+                            UidlFormat format, OldServerReader* old) {
     MboxIndex index;
     index.file_size = size;
     index.uidl_format = format;
@@ -111,8 +103,8 @@ Result<MboxIndex> scan_mbox(MboxLineReader &reader, uint64_t size, const std::st
     return index;
 }
 
-Result<MboxIndex> with_uidls(Result<MboxIndex> index, OldServerReader *old,
-                             const std::string &path) {
+Result<MboxIndex> with_uidls(Result<MboxIndex> index, OldServerReader* old,
+                             const std::string& path) {
     if (!index)
         return index;
     if (!old) {
@@ -129,13 +121,13 @@ Result<MboxIndex> with_uidls(Result<MboxIndex> index, OldServerReader *old,
 
 } // namespace
 
-Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,
                                    size_t buffer_octets) {
     return index_mbox_bytes(data, path, UidlOptions{}, buffer_octets);
 }
 
-Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &path,
-                                   const UidlOptions &uidl, size_t buffer_octets) {
+Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,
+                                   const UidlOptions& uidl, size_t buffer_octets) {
     auto old = make_old_server_reader(uidl);
     return with_uidls(
         [&] {
@@ -145,13 +137,13 @@ Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string &pat
         old.get(), path);
 }
 
-Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string& path,
                                   size_t buffer_octets) {
     return index_mbox_file(fd, size, path, UidlOptions{}, buffer_octets);
 }
 
-Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string &path,
-                                  const UidlOptions &uidl, size_t buffer_octets) {
+Result<MboxIndex> index_mbox_file(int fd, uint64_t size, const std::string& path,
+                                  const UidlOptions& uidl, size_t buffer_octets) {
     auto old = make_old_server_reader(uidl);
     return with_uidls(
         [&] {

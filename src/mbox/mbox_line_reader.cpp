@@ -56,10 +56,10 @@ MboxLineReader::MboxLineReader(int fd, std::string_view data, uint64_t size, std
 }
 
 size_t MboxLineReader::find_lf(size_t from) const {
-    const void *lf = std::memchr(buf_ + from, '\n', end_ - from);
+    const void* lf = std::memchr(buf_ + from, '\n', end_ - from);
     if (lf == nullptr)
         return std::string_view::npos;
-    return static_cast<size_t>(static_cast<const char *>(lf) - buf_);
+    return static_cast<size_t>(static_cast<const char*>(lf) - buf_);
 }
 
 // Moves the unread bytes to the front and reads until the buffer is full or
@@ -78,8 +78,7 @@ void MboxLineReader::fill() {
         if (fd_ < 0) {
             std::memcpy(buf_ + end_, data_.data() + source_pos_, want);
         } else {
-            auto read =
-                pread_full(fd_, buf_ + end_, want, static_cast<off_t>(source_pos_), path_);
+            auto read = pread_full(fd_, buf_ + end_, want, static_cast<off_t>(source_pos_), path_);
             if (!read) {
                 error_ = read.error();
                 return;
@@ -95,7 +94,7 @@ void MboxLineReader::fill() {
     }
 }
 
-bool MboxLineReader::next(MboxLine &line) {
+bool MboxLineReader::next(MboxLine& line) {
     if (error_)
         return false;
     size_t lf = find_lf(begin_);
@@ -127,7 +126,7 @@ bool MboxLineReader::next(MboxLine &line) {
 
 // A line that does not fit in the buffer: stream it through, keeping its
 // head, its last two octets and whether it is ^>+From .
-bool MboxLineReader::next_long(MboxLine &line) {
+bool MboxLineReader::next_long(MboxLine& line) {
     line.offset = buf_offset_ + begin_;
     line.length = 0;
     line.has_lf = false;
@@ -165,8 +164,8 @@ uint64_t MboxLineReader::skip_body_lines() {
     for (;;) {
         // Lines whose next kBodyScanLookahead octets are in the buffer.
         size_t room = end_ - begin_ > kBodyScanLookahead ? end_ - kBodyScanLookahead - begin_ : 0;
-        if (const void *lf = memrchr(buf_ + begin_, '\n', room); lf != nullptr) {
-            size_t limit = static_cast<size_t>(static_cast<const char *>(lf) - buf_) + 1;
+        if (const void* lf = memrchr(buf_ + begin_, '\n', room); lf != nullptr) {
+            size_t limit = static_cast<size_t>(static_cast<const char*>(lf) - buf_) + 1;
             BodyRun run = scan_body_lines(buf_, begin_, limit);
             octets += run.pop_octets;
             begin_ = run.end;

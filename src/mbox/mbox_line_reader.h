@@ -37,7 +37,7 @@ public:
 
     // The next line; false at the end of the data or after an error. The
     // returned head stays valid until the next call to next() or begins_with().
-    bool next(MboxLine &line);
+    bool next(MboxLine& line);
     // Whether the data right after the last line returned begins with `prefix`.
     bool begins_with(std::string_view prefix);
     // Inside a message body, at a line start: takes the lines that follow in
@@ -49,12 +49,12 @@ public:
     uint64_t offset() const { return buf_offset_ + begin_; }
     // True when every byte has been returned.
     bool at_end() const { return begin_ == end_ && source_pos_ == size_; }
-    const std::optional<Error> &error() const { return error_; }
+    const std::optional<Error>& error() const { return error_; }
 
 private:
     size_t find_lf(size_t from) const;
     void fill();
-    bool next_long(MboxLine &line);
+    bool next_long(MboxLine& line);
 
     int fd_;
     std::string_view data_;
@@ -64,7 +64,7 @@ private:
     // capacity_ octets at buf_, after one '\n' (the line end before a line
     // at buf_[0], as the body scan wants) and before kBodyScanPadding octets.
     std::unique_ptr<char[]> storage_;
-    char *buf_;
+    char* buf_;
     size_t begin_ = 0;        // first byte of buf_ not yet returned
     size_t end_ = 0;          // one past the last byte read into buf_
     uint64_t buf_offset_ = 0; // mbox offset of buf_[0]

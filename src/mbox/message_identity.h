@@ -36,11 +36,11 @@ inline constexpr size_t kDigestBatchMessages = 256;
 // Digests of messages computed together, several at a time (md5_each): the
 // octets each message's HeaderDigest would have hashed, back to back, and
 // the number of the message whose entry gets the digest. Why: MD5 of one
-// short input is a chain of dependent steps that leaves the CPU mostly idle
-// (scalar MD5 was a quarter of a first login's CPU).
+// short input is a chain of dependent steps that leaves the CPU mostly idle,
+// and was a large share of a first login's CPU (bench/NOTES.md).
 class DigestBatch {
 public:
-    explicit DigestBatch(MessageList &messages);
+    explicit DigestBatch(MessageList& messages);
     // Computes the pending digests and writes each into messages[n].uid_digest.
     // Every message deferred must have its entry in the list by then.
     void flush();
@@ -64,7 +64,7 @@ private:
     // The current message's digest goes to messages[message] at the next flush.
     void defer_current(size_t message);
 
-    MessageList &messages_;
+    MessageList& messages_;
     std::unique_ptr<char[]> arena_; // kDigestBatchOctets
     size_t used_ = 0;               // octets of the messages deferred
     size_t current_ = 0;            // octets of the current message, after those
@@ -83,21 +83,21 @@ private:
 class HeaderDigest {
 public:
     // `from_line` without its line ending; at most kMaxIdentityHeaderOctets are hashed.
-    HeaderDigest(std::string_view from_line, DigestBatch &batch);
+    HeaderDigest(std::string_view from_line, DigestBatch& batch);
     // One line of the header section, with its line ending; not the empty
     // line that ends the section.
     void add_header_line(std::string_view line);
     // Sets entry.uid_digest, the digest of message number `message`, now or
     // (when it was deferred) at the batch's next flush.
-    void finish(size_t message, MessageEntry &entry);
+    void finish(size_t message, MessageEntry& entry);
     // The first X-UIDL header's value, trimmed, if it is a valid UIDL
     // (1..kMaxUidlOctets characters in 0x21..0x7E); empty otherwise.
-    const std::string &x_uidl() const { return x_uidl_; }
+    const std::string& x_uidl() const { return x_uidl_; }
 
 private:
     void hash(std::string_view octets);
 
-    DigestBatch &batch_;
+    DigestBatch& batch_;
     bool deferred_ = true; // the input is in batch_, not (yet) in md5_
     Md5 md5_;
     size_t header_octets_ = 0;
@@ -125,6 +125,6 @@ bool starts_with_ignoring_case(std::string_view line, std::string_view lower_pre
 // With `values_win` (the values are an old server's names, unique already)
 // every value is kept, and a computed UIDL never takes one, even a later
 // message's: a client that knew the name must not miss the message.
-void assign_uidls(MboxIndex &index, bool values_win = false);
+void assign_uidls(MboxIndex& index, bool values_win = false);
 
 } // namespace popper

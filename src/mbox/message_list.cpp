@@ -28,14 +28,14 @@ size_t whole_pages(size_t octets) {
 
 } // namespace
 
-MessageList::MessageList(const MessageList &other) {
+MessageList::MessageList(const MessageList& other) {
     reserve(other.size_);
     if (other.size_ > 0)
         std::memcpy(data_, other.data_, other.size_ * sizeof(MessageEntry));
     size_ = other.size_;
 }
 
-MessageList &MessageList::operator=(const MessageList &other) {
+MessageList& MessageList::operator=(const MessageList& other) {
     if (this != &other) {
         MessageList copy(other);
         *this = std::move(copy);
@@ -43,11 +43,11 @@ MessageList &MessageList::operator=(const MessageList &other) {
     return *this;
 }
 
-MessageList::MessageList(MessageList &&other) noexcept
+MessageList::MessageList(MessageList&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)),
       mapped_octets_(std::exchange(other.mapped_octets_, 0)) {}
 
-MessageList &MessageList::operator=(MessageList &&other) noexcept {
+MessageList& MessageList::operator=(MessageList&& other) noexcept {
     if (this != &other) {
         release();
         data_ = std::exchange(other.data_, nullptr);
@@ -79,16 +79,16 @@ void MessageList::reserve(size_t count) {
         return;
     size_t octets = whole_pages(
         std::max(wanted, mapped_octets_ <= SIZE_MAX / 2 ? mapped_octets_ * 2 : mapped_octets_));
-    void *p = data_ == nullptr ? ::mmap(nullptr, octets, PROT_READ | PROT_WRITE,
+    void* p = data_ == nullptr ? ::mmap(nullptr, octets, PROT_READ | PROT_WRITE,
                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
                                : ::mremap(data_, mapped_octets_, octets, MREMAP_MAYMOVE);
     if (p == MAP_FAILED)
         throw std::bad_alloc();
-    data_ = static_cast<MessageEntry *>(p);
+    data_ = static_cast<MessageEntry*>(p);
     mapped_octets_ = octets;
 }
 
-void MessageList::push_back(const MessageEntry &entry) {
+void MessageList::push_back(const MessageEntry& entry) {
     reserve(size_ + 1);
     data_[size_++] = entry;
 }
@@ -96,14 +96,14 @@ void MessageList::push_back(const MessageEntry &entry) {
 void MessageList::resize(size_t count) {
     if (count < size_) {
         // Keep the promise that bytes past size() are zero.
-        std::memset(static_cast<void *>(data_ + count), 0, (size_ - count) * sizeof(MessageEntry));
+        std::memset(static_cast<void*>(data_ + count), 0, (size_ - count) * sizeof(MessageEntry));
     } else {
         reserve(count);
     }
     size_ = count;
 }
 
-const MessageEntry &MessageList::at(size_t i) const {
+const MessageEntry& MessageList::at(size_t i) const {
     if (i >= size_)
         throw std::out_of_range("message " + std::to_string(i) + " of " + std::to_string(size_));
     return data_[i];

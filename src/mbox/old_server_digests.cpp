@@ -109,7 +109,7 @@ private:
         if (!digest)
             return;
         // pop_trans.c prints hash[3], [2], [1], [0], [7], [6], [5], [4].
-        const auto &d = digest->second;
+        const auto& d = digest->second;
         const uint8_t half[8] = {d[3], d[2], d[1], d[0], d[7], d[6], d[5], d[4]};
         names_.add(digest->first, to_hex(half, sizeof half));
     }

@@ -33,7 +33,7 @@ bool starts_with_ignoring_case(std::string_view line, std::string_view lower_pre
     return true;
 }
 
-std::unique_ptr<OldServerReader> make_old_server_reader(const UidlOptions &options) {
+std::unique_ptr<OldServerReader> make_old_server_reader(const UidlOptions& options) {
     switch (options.format) {
     case UidlFormat::popperd:
         return nullptr;
@@ -112,7 +112,7 @@ OldServerNames without_twins(OldServerNames names) {
 
 } // namespace
 
-void assign_old_server_uidls(MboxIndex &index, OldServerNames names) {
+void assign_old_server_uidls(MboxIndex& index, OldServerNames names) {
     OldServerNames unique = without_twins(std::move(names));
     index.x_uidls = std::move(unique.rows);
     index.x_uidl_octets = std::move(unique.octets);

@@ -96,7 +96,7 @@ public:
 };
 
 // The reader of `options.format`; null for UidlFormat::popperd.
-std::unique_ptr<OldServerReader> make_old_server_reader(const UidlOptions &options);
+std::unique_ptr<OldServerReader> make_old_server_reader(const UidlOptions& options);
 // Each format's reader (old_server_digests.cpp, old_server_uids.cpp,
 // old_server_x_uidl.cpp).
 std::unique_ptr<OldServerReader> make_popa3d_reader();
@@ -107,6 +107,6 @@ std::unique_ptr<OldServerReader> make_x_uidl_reader();
 // Chooses every message's UIDL under an old server's format: its names made
 // unique (twins get "-2", "-3", ...; a suffixed name longer than 70 octets
 // is dropped), the rest popperd's digests (assign_uidls).
-void assign_old_server_uidls(MboxIndex &index, OldServerNames names);
+void assign_old_server_uidls(MboxIndex& index, OldServerNames names);
 
 } // namespace popper

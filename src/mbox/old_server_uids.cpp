@@ -26,7 +26,7 @@ bool is_lwsp_lf(char c) {
 
 // Leading decimal digits, accumulated modulo 2^64 as an unsigned long in
 // UW (a 64-bit build); `text` is left after them.
-uint64_t take_digits(std::string_view &text) {
+uint64_t take_digits(std::string_view& text) {
     uint64_t value = 0;
     while (!text.empty() && is_digit(text.front())) {
         value = value * 10 + static_cast<uint64_t>(text.front() - '0');
@@ -35,7 +35,7 @@ uint64_t take_digits(std::string_view &text) {
     return value;
 }
 
-void skip_spaces(std::string_view &text) {
+void skip_spaces(std::string_view& text) {
     while (!text.empty() && text.front() == ' ')
         text.remove_prefix(1);
 }
@@ -246,7 +246,7 @@ private:
             names_.add(message_, name_of(*uid));
     }
 
-    void use_base(const UidBase &base) {
+    void use_base(const UidBase& base) {
         validity_ = base.validity;
         last_ = base.last;
         next_uid_ = base.last + 1;

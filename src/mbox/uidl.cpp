@@ -41,7 +41,7 @@ using Digest = std::array<uint8_t, 16>;
 // does not raise a session's peak above what scanning reached.
 constexpr size_t kUidlSliceMessages = 32 * 1024;
 
-std::string computed_uidl(const Digest &digest, uint32_t repeat) {
+std::string computed_uidl(const Digest& digest, uint32_t repeat) {
     std::string uidl = to_hex(digest.data(), digest.size());
     if (repeat > 0)
         uidl += "-" + std::to_string(uint64_t{repeat} + 1);
@@ -58,7 +58,7 @@ int hex_value(char c) {
 
 // The inverse of computed_uidl: true when `value` is exactly what it would
 // print for some digest and repeat.
-bool parse_computed_uidl(std::string_view value, Digest &digest, uint32_t &repeat) {
+bool parse_computed_uidl(std::string_view value, Digest& digest, uint32_t& repeat) {
     if (value.size() < 32)
         return false;
     for (size_t i = 0; i < 16; ++i) {
@@ -87,7 +87,7 @@ bool parse_computed_uidl(std::string_view value, Digest &digest, uint32_t &repea
     return true;
 }
 
-std::string_view x_uidl_value(const MboxIndex &index, size_t row) {
+std::string_view x_uidl_value(const MboxIndex& index, size_t row) {
     size_t begin = index.x_uidls[row].offset;
     size_t end =
         row + 1 < index.x_uidls.size() ? index.x_uidls[row + 1].offset : index.x_uidl_octets.size();
@@ -96,7 +96,7 @@ std::string_view x_uidl_value(const MboxIndex &index, size_t row) {
 
 // Removes the X-UIDL rows whose flag is set, and their octets, in place:
 // a kept value only ever moves towards the front.
-void drop_x_uidl_rows(MboxIndex &index, const std::vector<bool> &dropped) {
+void drop_x_uidl_rows(MboxIndex& index, const std::vector<bool>& dropped) {
     size_t kept = 0, octets = 0;
     for (size_t row = 0; row < index.x_uidls.size(); ++row) {
         if (dropped[row])
@@ -113,7 +113,7 @@ void drop_x_uidl_rows(MboxIndex &index, const std::vector<bool> &dropped) {
 
 // Step 1: of the candidates sharing a value, only the first in file order
 // can keep it.
-void drop_repeated_x_uidls(MboxIndex &index) {
+void drop_repeated_x_uidls(MboxIndex& index) {
     std::vector<uint32_t> by_value(index.x_uidls.size());
     std::iota(by_value.begin(), by_value.end(), uint32_t{0});
     std::sort(by_value.begin(), by_value.end(), [&](uint32_t a, uint32_t b) {
@@ -141,10 +141,10 @@ void drop_repeated_x_uidls(MboxIndex &index) {
 // comparison (10 of the 260 ms of CPU that indexing 100,000 messages took).
 struct DigestKey {
     uint64_t high, low;
-    auto operator<=>(const DigestKey &) const = default;
+    auto operator<=>(const DigestKey&) const = default;
 };
 
-uint64_t big_endian_word(const uint8_t *p) {
+uint64_t big_endian_word(const uint8_t* p) {
     uint64_t word;
     std::memcpy(&word, p, sizeof word);
     if constexpr (std::endian::native == std::endian::little)
@@ -152,11 +152,11 @@ uint64_t big_endian_word(const uint8_t *p) {
     return word;
 }
 
-DigestKey key_of(const Digest &digest) {
+DigestKey key_of(const Digest& digest) {
     return {big_endian_word(digest.data()), big_endian_word(digest.data() + 8)};
 }
 
-void sort_by_digest(const MessageList &messages, std::vector<uint32_t> &order) {
+void sort_by_digest(const MessageList& messages, std::vector<uint32_t>& order) {
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
         DigestKey ka = key_of(messages[a].uid_digest), kb = key_of(messages[b].uid_digest);
         return ka != kb ? ka < kb : a < b;
@@ -164,20 +164,20 @@ void sort_by_digest(const MessageList &messages, std::vector<uint32_t> &order) {
 }
 
 // Position in `order` of the first message with `digest`, or order.size().
-size_t group_of(const MessageList &messages, const std::vector<uint32_t> &order,
-                const Digest &digest) {
+size_t group_of(const MessageList& messages, const std::vector<uint32_t>& order,
+                const Digest& digest) {
     auto it =
         std::lower_bound(order.begin(), order.end(), digest,
-                         [&](uint32_t m, const Digest &d) { return messages[m].uid_digest < d; });
+                         [&](uint32_t m, const Digest& d) { return messages[m].uid_digest < d; });
     if (it == order.end() || messages[*it].uid_digest != digest)
         return order.size();
     return static_cast<size_t>(it - order.begin());
 }
 
-bool has_x_uidl(const MboxIndex &index, uint32_t message) {
+bool has_x_uidl(const MboxIndex& index, uint32_t message) {
     return std::binary_search(
         index.x_uidls.begin(), index.x_uidls.end(), XUidlRow{message, 0},
-        [](const XUidlRow &a, const XUidlRow &b) { return a.message < b.message; });
+        [](const XUidlRow& a, const XUidlRow& b) { return a.message < b.message; });
 }
 
 // An X-UIDL candidate spelling the computed UIDL (group's digest, repeat).
@@ -193,9 +193,9 @@ struct Claim {
 // claimed groups, sorted (empty when no candidate claims a digest present).
 // With `values_win` every candidate keeps its value, and computed UIDLs
 // skip all the values claim, earlier or later.
-std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<uint32_t> &order,
+std::vector<uint32_t> settle_claimed_groups(MboxIndex& index, const std::vector<uint32_t>& order,
                                             bool values_win) {
-    const MessageList &messages = index.messages;
+    const MessageList& messages = index.messages;
     std::vector<Claim> claims; // in row order, that is in file order
     for (size_t row = 0; row < index.x_uidls.size(); ++row) {
         Digest digest;
@@ -212,7 +212,7 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
 
     // Claimed groups with the first repeat not yet given out in each.
     std::vector<uint32_t> groups;
-    for (const Claim &c : claims)
+    for (const Claim& c : claims)
         groups.push_back(c.group);
     std::sort(groups.begin(), groups.end());
     groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
@@ -222,10 +222,10 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
                                    groups.begin());
     };
     // The claimed group of a digest (groups are in digest order), or groups.size().
-    auto claimed_slot = [&](const Digest &digest) {
+    auto claimed_slot = [&](const Digest& digest) {
         auto it = std::lower_bound(
             groups.begin(), groups.end(), digest,
-            [&](uint32_t g, const Digest &d) { return messages[order[g]].uid_digest < d; });
+            [&](uint32_t g, const Digest& d) { return messages[order[g]].uid_digest < d; });
         if (it == groups.end() || messages[order[*it]].uid_digest != digest)
             return groups.size();
         return static_cast<size_t>(it - groups.begin());
@@ -254,7 +254,7 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
         if (row < index.x_uidls.size() && index.x_uidls[row].message == m) {
             keeps_x_uidl = true;
             if (claim < claims.size() && claims[claim].row == row) {
-                Claim &c = claims[claim++];
+                Claim& c = claims[claim++];
                 keeps_x_uidl = values_win || c.repeat >= next_repeat[group_slot(c.group)];
                 c.kept = keeps_x_uidl;
                 dropped[row] = !keeps_x_uidl;
@@ -264,7 +264,7 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
         }
         if (keeps_x_uidl)
             continue;
-        const Digest &digest = messages[m].uid_digest;
+        const Digest& digest = messages[m].uid_digest;
         size_t slot = claimed_slot(digest);
         if (slot == groups.size())
             continue; // numbered in step 3
@@ -283,11 +283,11 @@ std::vector<uint32_t> settle_claimed_groups(MboxIndex &index, const std::vector<
 // Step 3: every other group. Calls `emit(message, repeat)` for each member
 // after the first that computes its UIDL.
 template <class Emit>
-void number_unclaimed_groups(const MboxIndex &index, const std::vector<uint32_t> &order,
-                             const std::vector<uint32_t> &claimed, Emit emit) {
-    const MessageList &messages = index.messages;
+void number_unclaimed_groups(const MboxIndex& index, const std::vector<uint32_t>& order,
+                             const std::vector<uint32_t>& claimed, Emit emit) {
+    const MessageList& messages = index.messages;
     for (size_t first = 0, end = 0; first < order.size(); first = end) {
-        const Digest &digest = messages[order[first]].uid_digest;
+        const Digest& digest = messages[order[first]].uid_digest;
         end = first + 1;
         while (end < order.size() && messages[order[end]].uid_digest == digest)
             ++end;
@@ -306,8 +306,8 @@ void number_unclaimed_groups(const MboxIndex &index, const std::vector<uint32_t>
 }
 
 // Numbers every group of `order` that is not claimed, appending the repeats.
-void append_repeats(MboxIndex &index, const std::vector<uint32_t> &order,
-                    const std::vector<uint32_t> &claimed) {
+void append_repeats(MboxIndex& index, const std::vector<uint32_t>& order,
+                    const std::vector<uint32_t>& claimed) {
     size_t more = 0; // counted first: the table grows once, to the size it needs
     number_unclaimed_groups(index, order, claimed, [&](uint32_t, uint32_t) { ++more; });
     index.repeats.reserve(index.repeats.size() + more);
@@ -318,7 +318,7 @@ void append_repeats(MboxIndex &index, const std::vector<uint32_t> &order,
 
 // Whether some X-UIDL value spells a computed UIDL: only then can X-UIDLs
 // and computed UIDLs meet (step 2).
-bool any_x_uidl_spells_computed(const MboxIndex &index) {
+bool any_x_uidl_spells_computed(const MboxIndex& index) {
     for (size_t row = 0; row < index.x_uidls.size(); ++row) {
         Digest digest;
         uint32_t repeat = 0;
@@ -333,10 +333,10 @@ bool any_x_uidl_spells_computed(const MboxIndex &index) {
 // one slice, and the sort array stays at kUidlSliceMessages entries (or 1/8
 // of the messages, so that a huge mailbox takes at most 8 more passes)
 // instead of one per message.
-void number_groups_by_slices(MboxIndex &index) {
-    const MessageList &messages = index.messages;
+void number_groups_by_slices(MboxIndex& index) {
+    const MessageList& messages = index.messages;
     std::array<size_t, 256> by_first_octet{};
-    for (const MessageEntry &m : messages)
+    for (const MessageEntry& m : messages)
         ++by_first_octet[m.uid_digest[0]];
     // Slices [lo, hi) of first octets, as wide as the budget allows.
     const size_t budget = std::max(kUidlSliceMessages, messages.size() / 8);
@@ -373,7 +373,7 @@ bool is_valid_uidl(std::string_view value) {
     return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
-void assign_uidls(MboxIndex &index, bool values_win) {
+void assign_uidls(MboxIndex& index, bool values_win) {
     if (index.messages.size() > kMaxMessages)
         throw std::length_error("mailbox has too many messages");
     index.repeats.clear();
@@ -388,12 +388,12 @@ void assign_uidls(MboxIndex &index, bool values_win) {
         number_groups_by_slices(index);
     }
     std::sort(index.repeats.begin(), index.repeats.end(),
-              [](const RepeatRow &a, const RepeatRow &b) { return a.message < b.message; });
+              [](const RepeatRow& a, const RepeatRow& b) { return a.message < b.message; });
 }
 
 std::string_view MboxIndex::x_uidl_of(size_t index) const {
     auto it = std::lower_bound(x_uidls.begin(), x_uidls.end(), index,
-                               [](const XUidlRow &row, size_t m) { return row.message < m; });
+                               [](const XUidlRow& row, size_t m) { return row.message < m; });
     if (it == x_uidls.end() || it->message != index)
         return {};
     size_t row = static_cast<size_t>(it - x_uidls.begin());
@@ -403,12 +403,12 @@ std::string_view MboxIndex::x_uidl_of(size_t index) const {
 
 uint32_t MboxIndex::repeat_of(size_t index) const {
     auto it = std::lower_bound(repeats.begin(), repeats.end(), index,
-                               [](const RepeatRow &row, size_t m) { return row.message < m; });
+                               [](const RepeatRow& row, size_t m) { return row.message < m; });
     return it != repeats.end() && it->message == index ? it->repeat : 0;
 }
 
 std::string MboxIndex::uidl(size_t index) const {
-    const MessageEntry &entry = messages.at(index);
+    const MessageEntry& entry = messages.at(index);
     if (std::string_view x_uidl = x_uidl_of(index); !x_uidl.empty())
         return std::string(x_uidl);
     return computed_uidl(entry.uid_digest, repeat_of(index));

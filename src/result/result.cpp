@@ -7,26 +7,32 @@ namespace popper {
 std::string Error::message() const {
     std::string text = op;
     if (!path.empty()) {
-        if (!text.empty()) text += ' ';
+        if (!text.empty())
+            text += ' ';
         text += path;
     }
     // A detail, when given, says more than strerror and replaces it.
     std::string cause = detail.empty() && errnum != 0 ? std::string(std::strerror(errnum)) : detail;
-    if (text.empty()) return cause;
-    if (cause.empty()) return text;
+    if (text.empty())
+        return cause;
+    if (cause.empty())
+        return text;
     return text + ": " + cause;
 }
 
 ErrorKind kind_of_errno(int errnum) {
     switch (errnum) {
-    case EWOULDBLOCK: return ErrorKind::in_use;
+    case EWOULDBLOCK:
+        return ErrorKind::in_use;
     case ELOOP:
     case EISDIR:
     case ENODEV:
     case EMLINK:
     case EPERM:
-    case EILSEQ: return ErrorKind::permanent;
-    default: return ErrorKind::temporary;
+    case EILSEQ:
+        return ErrorKind::permanent;
+    default:
+        return ErrorKind::temporary;
     }
 }
 

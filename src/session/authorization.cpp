@@ -1,69 +1,17 @@
-// The AUTHORIZATION state (RFC 1939 §4, §7): USER, PASS, and becoming the
-// mailbox owner with the maildrop open. QUIT lives here for both states.
-#include "popper/apop.h"
+// The AUTHORIZATION state (RFC 1939 §4, §7; RFC 2449 §5 CAPA; RFC 5034
+// AUTH). Its commands run in the pre-login process, unprivileged: only the
+// credentials they yield go to the privileged process (submit_credentials),
+// which answers with a verdict. A granted login is handed over to it with
+// whatever the client pipelined, and this process's part ends.
+#include "commands.h"
 #include "popper/log.h"
 #include "popper/sasl.h"
-#include "popper/privileges.h"
-#include "popper/users_file.h"
-#include "session_state.h"
 
-#include <algorithm>
-#include <sys/stat.h>
 #include <thread>
 
 namespace popper {
 
 namespace {
-
-struct MailboxOwner {
-    std::string spool_path;
-    uid_t uid = 0;
-    gid_t gid = 0;
-};
-
-Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry) {
-    MailboxOwner owner;
-    owner.spool_path = entry.mailbox.empty() ? config.spool_dir + "/" + entry.name : entry.mailbox;
-    if (!entry.uid || !entry.gid) {
-        struct stat st {};
-        if (::lstat(owner.spool_path.c_str(), &st) != 0)
-            return Error::permanent("owner of", owner.spool_path,
-                                     "users file leaves uid/gid empty and the spool is missing");
-        if (!S_ISREG(st.st_mode))
-            return Error::permanent("owner of", owner.spool_path, "not a regular file");
-        owner.uid = entry.uid.value_or(st.st_uid);
-        owner.gid = entry.gid.value_or(st.st_gid);
-    } else {
-        owner.uid = *entry.uid;
-        owner.gid = *entry.gid;
-    }
-    if (owner.uid == 0)
-        return Error::permanent("owner of", owner.spool_path,
-                                 "mailbox would be served as root");
-    return owner;
-}
-
-void answer_maildrop_failure(Session& s, const Error& error) {
-    switch (error.kind) {
-    case ErrorKind::in_use:
-        log_notice("mailbox in use: user=" + s.user + " addr=" + s.peer.address + ": " +
-                   error.message());
-        s.writer.err("[IN-USE] Mailbox is locked by another session or program");
-        break;
-    case ErrorKind::permanent:
-        log_error("cannot open maildrop: user=" + s.user + ": " + error.message());
-        s.writer.err("[SYS/PERM] Cannot open the mailbox, please contact the administrator");
-        break;
-    case ErrorKind::temporary:
-        log_error("cannot open maildrop: user=" + s.user + ": " + error.message());
-        s.writer.err("[SYS/TEMP] Cannot open the mailbox, try again later");
-        break;
-    }
-    // Privileges are already dropped to this user: no second login here.
-    s.done = true;
-}
-
-} // namespace
 
 void fail_login(Session& s, const std::string& name, const char* reason) {
     ++s.auth_failures;
@@ -81,143 +29,17 @@ void fail_login(Session& s, const std::string& name, const char* reason) {
     s.writer.err("[AUTH] Authentication failed");
 }
 
-void enter_transaction(Session& s, const UserEntry& entry) {
-    s.user = entry.name;
-    auto owner = resolve_owner(s.config, entry);
-    if (!owner) {
-        log_error("cannot serve user=" + entry.name + ": " + owner.error().message());
-        s.writer.err("[SYS/PERM] Mailbox not available, please contact the administrator");
-        s.done = true;
-        return;
-    }
-    if (auto dropped = become_user(owner->uid, owner->gid, s.config.mail_privileged_group,
-                                   entry.name);
-        !dropped) {
-        log_error("cannot become user=" + entry.name + ": " + dropped.error().message());
-        s.writer.err("[SYS/TEMP] Internal error, try again later");
-        s.done = true;
-        return;
-    }
-    MaildropSettings settings;
-    settings.user = entry.name;
-    settings.spool_path = owner->spool_path;
-    settings.drop_dir = s.config.drop_dir;
-    settings.locks.methods = s.config.lock_methods;
-    settings.locks.timeout_s = s.config.lock_timeout_s;
-    settings.locks.dotlock_stale_s = s.config.dotlock_stale_s;
-    settings.uidl_format = s.config.uidl_format;
-    auto drop = Maildrop::open(settings);
-    if (!drop) return answer_maildrop_failure(s, drop.error());
-    s.maildrop.emplace(std::move(*drop));
-    s.deleted.assign(s.maildrop->index().messages.size(), false);
-    s.state = Pop3State::transaction;
-    set_session_title(s);
-    uint64_t octets = 0;
-    for (const auto& m : s.maildrop->index().messages) octets += m.pop_size;
-    std::string summary = std::to_string(s.deleted.size()) + " messages (" +
-                          std::to_string(octets) + " octets)";
-    log_info("login: user=" + s.user + " addr=" + s.peer.address + " messages=" +
-             std::to_string(s.deleted.size()) + " octets=" + std::to_string(octets));
-    s.writer.ok("Logged in, " + summary);
-}
-
-void handle_user(Session& s, const CommandLine& cmd) {
-    if (!s.config.allow_plaintext)
-        return s.writer.err("[AUTH] Plaintext authentication disallowed");
-    if (cmd.args.size() != 1) return s.writer.err("Usage: USER name");
-    // Same answer for every name: whether it exists is told by PASS only.
-    s.pending_user = cmd.args[0];
-    s.writer.ok("Send your password");
-}
-
-namespace {
-
-// The stored secret APOP and CRAM-MD5 need; a dummy when there is none, so
-// the digest is computed either way.
-std::string secret_or_dummy(const Config& config, const std::string& user, bool& found) {
-    found = false;
-    auto secret = find_apop_secret(config.apop_secrets_file, user);
-    if (!secret) {
-        log_error("cannot read APOP secrets: " + secret.error().message());
-        return "popperd-dummy-secret";
-    }
-    if (!*secret) return "popperd-dummy-secret";
-    found = true;
-    return std::move(**secret);
-}
-
-bool mechanism_enabled(const Config& config, const std::string& name) {
-    return std::find(config.auth_mechanisms.begin(), config.auth_mechanisms.end(), name) !=
-           config.auth_mechanisms.end();
-}
-
-} // namespace
-
-AuthVerdict check_credentials(const Config& config, const AuthContext& context,
-                              const AuthRequest& request, std::optional<UserEntry>& entry) {
-    entry.reset();
-    const std::string& mech = request.mechanism;
-    bool plaintext = mech == "PASS" || mech == "PLAIN" || mech == "LOGIN";
-    // The pre-login process is not trusted to have enforced the policy.
-    if (plaintext && !config.allow_plaintext) return {false, "plaintext-disallowed"};
-    if (mech == "APOP" && (!config.apop || context.apop_stamp.empty()))
-        return {false, "apop-disabled"};
-    if (mech != "PASS" && mech != "APOP" && !mechanism_enabled(config, mech))
-        return {false, "mechanism-disabled"};
-    if (mech == "CRAM-MD5") {
-        // Each challenge this process made is good for one answer.
-        auto& used = context.cram_used;
-        size_t i = 0;
-        while (i < context.cram_challenges.size() && context.cram_challenges[i] != request.challenge)
-            ++i;
-        if (i == context.cram_challenges.size() || used[i]) return {false, "bad-challenge"};
-        used[i] = true;
-    }
-    const std::string& name = request.user;
-    UserLookup lookup;
-    if (is_valid_user_name(name)) {
-        auto found = config.system_users ? lookup_system_user(name)
-                                         : lookup_user(config.users_file, name);
-        if (!found) {
-            log_error("cannot read users file: " + found.error().message());
-            return {false, "users-file-unreadable"};
-        }
-        lookup = std::move(*found);
-    }
-    // Every branch does the same work for its mechanism: unknown, disabled
-    // and wrong answers cannot be told apart by time (invariant 5).
-    bool matches = false;
-    if (plaintext) {
-        if (!lookup.entry) {
-            verify_dummy(lookup.scheme_like, request.secret);
-            return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
-        }
-        matches = verify_password(lookup.entry->hash, request.secret);
-    } else {
-        bool has_secret = false;
-        std::string secret =
-            secret_or_dummy(config, is_valid_user_name(name) ? name : std::string(), has_secret);
-        matches = mech == "APOP" ? verify_apop(secret, context.apop_stamp, request.secret)
-                                 : verify_cram_md5(secret, request.challenge, request.secret);
-        wipe_secret(secret);
-        if (!lookup.entry) return {false, is_valid_user_name(name) ? "unknown-user" : "invalid-name"};
-        if (!has_secret) return {false, "no-secret"};
-    }
-    if (lookup.entry->disabled()) return {false, "disabled"};
-    if (!matches) return {false, "bad-password"};
-    entry = std::move(lookup.entry);
-    return {true, ""};
-}
-
 void submit_credentials(Session& s, AuthRequest request) {
     const std::string name = request.user;
     if (s.auth_channel < 0) {
-        // No separate pre-login process (tests of the session alone).
+        // No pre-login process: checked here, and the login happens here
+        // too (a test of the session alone, popper/session.h).
         static const AuthContext none;
         std::optional<UserEntry> entry;
         AuthVerdict verdict = check_credentials(s.config, s.auth ? *s.auth : none, request, entry);
         wipe_secret(request.secret);
-        if (!verdict.ok) return fail_login(s, name, verdict.reason.c_str());
+        if (!verdict.ok)
+            return fail_login(s, name, verdict.reason.c_str());
         return enter_transaction(s, *entry);
     }
     auto sent = send_auth_request(s.auth_channel, request);
@@ -229,7 +51,8 @@ void submit_credentials(Session& s, AuthRequest request) {
         s.done = true;
         return;
     }
-    if (!verdict->ok) return fail_login(s, name, verdict->reason.c_str());
+    if (!verdict->ok)
+        return fail_login(s, name, verdict->reason.c_str());
     // The privileged process answers once it has the maildrop; it also gets
     // what the client pipelined after the credentials.
     if (!s.writer.flush()) {
@@ -242,37 +65,145 @@ void submit_credentials(Session& s, AuthRequest request) {
     s.done = true;
 }
 
-void handle_pass(Session& s, const CommandLine& cmd) {
-    if (!s.config.allow_plaintext)
-        return s.writer.err("[AUTH] Plaintext authentication disallowed");
-    if (s.pending_user.empty()) return s.writer.err("Send USER first");
-    std::string name = std::move(s.pending_user);
-    s.pending_user.clear();
-    submit_credentials(s, AuthRequest{"PASS", name, cmd.rest, {}});
+// Reads one continuation line; false when the client went away or waited
+// too long (the session then ends without a reply).
+bool read_continuation(Session& s, std::string& line) {
+    s.reader.set_max_line(kMaxSaslLineOctets + 2);
+    if (!s.writer.flush())
+        return false;
+    ReadStatus got = ReadStatus::interrupted;
+    while (got == ReadStatus::interrupted && !session_shutdown_requested())
+        got = s.reader.read_line(line, static_cast<int>(s.config.auth_timeout_s) * 1000);
+    s.reader.set_max_line(kMaxCommandLineOctets);
+    if (got == ReadStatus::too_long)
+        line = std::string(kMaxSaslLineOctets + 1, 'A');
+    return got == ReadStatus::line || got == ReadStatus::too_long;
 }
 
-void handle_quit(Session& s, const CommandLine& cmd) {
-    if (!cmd.args.empty()) return s.writer.err("QUIT takes no argument");
-    s.done = true;
-    if (s.state == Pop3State::authorization) return s.writer.ok("Bye");
-    s.state = Pop3State::update;
-    set_session_title(s);
-    size_t left = 0;
-    for (bool d : s.deleted) left += d ? 0 : 1;
-    auto committed = s.maildrop->commit(s.deleted);
-    s.retired_mail_file = s.maildrop->release_retired_file();
-    s.maildrop.reset(); // the session lock goes now, the old mailbox after the reply
-    if (!committed) {
-        // RFC 1939 §6: -ERR when deletions could not be made; the drop
-        // stays and the next login merges it back, nothing lost.
-        log_error("update failed: user=" + s.user + ": " + committed.error().message());
-        s.stats.deleted = 0;
-        log_logout(s, "quit-failed");
-        return s.writer.err("[SYS/TEMP] Deletions not performed, try again later");
+const std::string& next_cram_challenge(Session& s) {
+    static const std::string none;
+    if (s.auth == nullptr || s.auth->cram_challenges.empty())
+        return none;
+    size_t i = std::min<size_t>(s.auth_failures, s.auth->cram_challenges.size() - 1);
+    return s.auth->cram_challenges[i];
+}
+
+// RFC 2449 §5 and RFC 5034 §3: before login, CAPA names the ways to log in
+// that are really offered.
+void capa_before_login(Session& s, const CommandLine& cmd) {
+    std::string login;
+    if (s.policy.offered(LoginMechanism::user_pass))
+        login += "USER\r\n";
+    if (!s.policy.sasl.empty()) {
+        login += "SASL";
+        for (SaslMechanism m : s.policy.sasl)
+            login += " " + std::string(sasl_mechanism_name(m));
+        login += "\r\n";
     }
-    log_logout(s, "quit");
-    s.writer.ok("Bye (" + std::to_string(left) + (left == 1 ? " message" : " messages") +
-                " left)");
+    reply_capabilities(s, cmd, login);
+}
+
+void handle_user(Session& s, const CommandLine& cmd) {
+    if (!s.policy.offered(LoginMechanism::user_pass))
+        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+    if (cmd.args.size() != 1)
+        return s.writer.err("Usage: USER name");
+    // Same answer for every name: whether it exists is told by PASS only.
+    s.pending_user = cmd.args[0];
+    s.writer.ok("Send your password");
+}
+
+void handle_pass(Session& s, const CommandLine& cmd) {
+    if (!s.policy.offered(LoginMechanism::user_pass))
+        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+    if (s.pending_user.empty())
+        return s.writer.err("Send USER first");
+    std::string name = std::move(s.pending_user);
+    s.pending_user.clear();
+    submit_credentials(
+        s, AuthRequest{
+               std::string(login_mechanism_name(LoginMechanism::user_pass)), name, cmd.rest, {}});
+}
+
+void handle_apop(Session& s, const CommandLine& cmd) {
+    if (!s.policy.offered(LoginMechanism::apop) || s.auth == nullptr || s.auth->apop_stamp.empty())
+        return s.writer.err("APOP is not enabled");
+    if (cmd.args.size() != 2)
+        return s.writer.err("Usage: APOP name digest");
+    submit_credentials(s, AuthRequest{std::string(login_mechanism_name(LoginMechanism::apop)),
+                                      cmd.args[0],
+                                      cmd.args[1],
+                                      {}});
+}
+
+void handle_auth(Session& s, const CommandLine& cmd) {
+    if (cmd.args.empty()) {
+        // Not in RFC 5034, but what many clients probe: the mechanisms.
+        s.writer.ok("Supported SASL mechanisms follow");
+        for (SaslMechanism m : kSaslMechanisms)
+            if (s.policy.offered(login_mechanism(m)))
+                s.writer.raw(std::string(sasl_mechanism_name(m)) + "\r\n");
+        s.writer.raw(".\r\n");
+        return;
+    }
+    if (cmd.args.size() > 2)
+        return s.writer.err("Usage: AUTH mechanism [initial-response]");
+    auto mechanism = parse_sasl_mechanism(cmd.args[0]);
+    Offer offer = mechanism ? s.policy.offer(login_mechanism(*mechanism)) : Offer::disabled;
+    if (offer == Offer::plaintext_disallowed)
+        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+    if (offer != Offer::offered)
+        return s.writer.err("Unsupported authentication mechanism");
+    SaslExchange exchange(*mechanism, next_cram_challenge(s));
+    std::optional<std::string_view> initial;
+    if (cmd.args.size() == 2)
+        initial = cmd.args[1];
+    SaslStep step = exchange.start(initial);
+    std::string line;
+    while (step.kind == SaslStep::Kind::challenge) {
+        s.writer.raw("+ " + step.challenge_b64 + "\r\n");
+        if (!read_continuation(s, line)) {
+            s.done = true;
+            return;
+        }
+        step = exchange.step(line);
+        wipe_secret(line);
+    }
+    if (step.kind == SaslStep::Kind::failed) {
+        if (step.failure == SaslFailure::cancelled)
+            return s.writer.err("Authentication cancelled");
+        log_info("AUTH " + std::string(sasl_mechanism_name(*mechanism)) +
+                 " rejected: addr=" + s.peer.address + " why=" + step.why);
+        return fail_login(s, "", "malformed-sasl");
+    }
+    SaslCredentials& c = step.credentials;
+    bool cram = c.mechanism == SaslMechanism::cram_md5;
+    std::string name(login_mechanism_name(login_mechanism(c.mechanism)));
+    submit_credentials(s, AuthRequest{std::move(name), c.user, cram ? c.digest_hex : c.password,
+                                      cram ? c.challenge : std::string()});
+}
+
+void quit_before_login(Session& s, const CommandLine& cmd) {
+    if (!cmd.args.empty())
+        return s.writer.err("QUIT takes no argument");
+    s.done = true;
+    s.writer.ok("Bye");
+}
+
+constexpr Command kCommands[] = {
+    {"CAPA", capa_before_login},
+    {"USER", handle_user},
+    // RFC 1939 §7: the argument of PASS is the password, spaces and all.
+    {.keyword = "PASS", .handler = handle_pass, .long_arguments = true},
+    {"APOP", handle_apop},
+    {"AUTH", handle_auth},
+    {"QUIT", quit_before_login},
+};
+
+} // namespace
+
+std::span<const Command> authorization_commands() {
+    return kCommands;
 }
 
 } // namespace popper

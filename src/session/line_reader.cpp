@@ -35,7 +35,8 @@ ReadStatus LineReader::take_line(std::string& line) {
         return ReadStatus::eof;
     }
     size_t end = lf;
-    if (end > 0 && buffer_[end - 1] == '\r') --end;
+    if (end > 0 && buffer_[end - 1] == '\r')
+        --end;
     // The limit counts the CRLF (RFC 2449 §4); a bare LF counts as CRLF.
     if (end + 2 > max_line_) {
         buffer_.erase(0, lf + 1);
@@ -49,19 +50,27 @@ ReadStatus LineReader::take_line(std::string& line) {
 ReadStatus LineReader::read_line(std::string& line, int timeout_ms) {
     for (;;) {
         ReadStatus got = take_line(line);
-        if (got != ReadStatus::eof) return got;
-        struct pollfd pfd {fd_, POLLIN, 0};
+        if (got != ReadStatus::eof)
+            return got;
+        struct pollfd pfd {
+            fd_, POLLIN, 0
+        };
         int ready = ::poll(&pfd, 1, timeout_ms);
-        if (ready < 0) return errno == EINTR ? ReadStatus::interrupted : ReadStatus::error;
-        if (ready == 0) return ReadStatus::timeout;
+        if (ready < 0)
+            return errno == EINTR ? ReadStatus::interrupted : ReadStatus::error;
+        if (ready == 0)
+            return ReadStatus::timeout;
         char chunk[kReadChunk];
         ssize_t n = ::read(fd_, chunk, sizeof chunk);
         if (n < 0) {
-            if (errno == EINTR) return ReadStatus::interrupted;
-            if (errno == EAGAIN) continue;
+            if (errno == EINTR)
+                return ReadStatus::interrupted;
+            if (errno == EAGAIN)
+                continue;
             return ReadStatus::error;
         }
-        if (n == 0) return ReadStatus::eof;
+        if (n == 0)
+            return ReadStatus::eof;
         buffer_.append(chunk, static_cast<size_t>(n));
     }
 }

@@ -13,18 +13,21 @@ size_t title_capacity = 0;
 } // namespace
 
 void proc_title_init(int argc, char** argv) {
-    if (argc <= 0 || argv == nullptr || argv[0] == nullptr) return;
+    if (argc <= 0 || argv == nullptr || argv[0] == nullptr)
+        return;
     // argv and environ strings are contiguous; the title may use all of it
     // once the environment lives elsewhere.
     char* end = argv[argc - 1] + std::strlen(argv[argc - 1]) + 1;
     size_t env_count = 0;
     for (char** e = environ; e && *e; ++e, ++env_count) {
-        if (*e == end) end = *e + std::strlen(*e) + 1;
+        if (*e == end)
+            end = *e + std::strlen(*e) + 1;
     }
     // One block for all the strings, kept reachable from here: unsetenv()
     // may later drop pointers from environ, and that must not leak them.
     size_t total = 0;
-    for (size_t i = 0; i < env_count; ++i) total += std::strlen(environ[i]) + 1;
+    for (size_t i = 0; i < env_count; ++i)
+        total += std::strlen(environ[i]) + 1;
     static char* strings = nullptr;
     static char** moved = nullptr;
     strings = new char[total + 1];
@@ -44,7 +47,8 @@ void proc_title_init(int argc, char** argv) {
 }
 
 void set_proc_title(const std::string& title) {
-    if (title_area == nullptr || title_capacity < 2) return;
+    if (title_area == nullptr || title_capacity < 2)
+        return;
     size_t len = std::min(title.size(), title_capacity - 1);
     std::memcpy(title_area, title.data(), len);
     std::memset(title_area + len, '\0', title_capacity - len);

@@ -1,6 +1,6 @@
-#include "reply_writer.h"
+#include "popper/reply_writer.h"
 
-#include "session_state.h"
+#include "popper/session.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,7 +19,8 @@ char* ReplyWriter::room(size_t octets) {
     if (capacity_ - size_ < octets) {
         size_t capacity = std::max({size_ + octets, 2 * capacity_, kInitialReplyOctets});
         auto grown = std::make_unique_for_overwrite<char[]>(capacity);
-        if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+        if (size_ > 0)
+            std::memcpy(grown.get(), data_.get(), size_);
         data_ = std::move(grown);
         capacity_ = capacity;
     }
@@ -65,6 +66,12 @@ bool ReplyWriter::flush() {
     }
     size_ = 0;
     return ok;
+}
+
+bool write_error_reply(int fd, std::string_view text) {
+    ReplyWriter reply(fd);
+    reply.err(text);
+    return reply.flush();
 }
 
 } // namespace popper

@@ -1,18 +1,17 @@
-// The session loop: read a command, dispatch it by table, flush replies when
-// no pipelined command waits, enforce the timeouts of each state.
+// The session loop: read a command, dispatch it by the table of the
+// session's state, flush replies when no pipelined command waits, enforce
+// the timeouts of each state. Also what both states share: the capability
+// list, the process title, a session's signals.
 #include "popper/session.h"
 
-#include "popper/ip_address.h"
+#include "commands.h"
 #include "popper/log.h"
 #include "popper/proc_title.h"
-#include "session_state.h"
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -22,58 +21,49 @@ namespace {
 
 volatile sig_atomic_t shutdown_requested = 0;
 
-enum StateMask : unsigned { kAuth = 1, kTrans = 2 };
-
-struct CommandEntry {
-    const char* keyword;
-    unsigned states;
-    void (*handler)(Session&, const CommandLine&);
-};
-
-// RFC 1939 §§4-6, RFC 2449 §5 (CAPA in both states), RFC 1460 (LAST).
-constexpr CommandEntry kCommands[] = {
-    {"CAPA", kAuth | kTrans, handle_capa}, {"USER", kAuth, handle_user},
-    {"PASS", kAuth, handle_pass},          {"QUIT", kAuth | kTrans, handle_quit},
-    {"STAT", kTrans, handle_stat},         {"LIST", kTrans, handle_list},
-    {"UIDL", kTrans, handle_uidl},         {"RETR", kTrans, handle_retr},
-    {"TOP", kTrans, handle_top},           {"DELE", kTrans, handle_dele},
-    {"NOOP", kTrans, handle_noop},         {"RSET", kTrans, handle_rset},
-    {"LAST", kTrans, handle_last},         {"APOP", kAuth, handle_apop},
-    {"AUTH", kAuth, handle_auth},
-};
-
-const CommandEntry* find_command(const std::string& keyword) {
-    for (const auto& entry : kCommands)
-        if (keyword == entry.keyword) return &entry;
+const Command* find_command(std::span<const Command> table, const Session& s,
+                            const std::string& keyword) {
+    for (const auto& command : table)
+        if (keyword == command.keyword && (command.enabled == nullptr || command.enabled(s.config)))
+            return &command;
     return nullptr;
 }
 
-void dispatch(Session& s, const std::string& line) {
+} // namespace
+
+// Each state's commands come from its own table (commands.h); a command of
+// the other state gets the -ERR that says so.
+void dispatch_command(Session& s, const std::string& line) {
     auto cmd = parse_command_line(line);
-    if (!cmd) {
-        s.writer.err("Invalid command line");
-        return;
+    if (!cmd)
+        return s.writer.err("Invalid command line");
+    const bool logged_in = s.state != Pop3State::authorization;
+    const Command* command = find_command(
+        logged_in ? transaction_commands() : authorization_commands(), s, cmd->keyword);
+    if (command == nullptr) {
+        auto other = logged_in ? authorization_commands() : transaction_commands();
+        if (find_command(other, s, cmd->keyword) == nullptr)
+            return s.writer.err("Unknown command");
+        return s.writer.err(logged_in ? "Already logged in" : "Not logged in");
     }
-    const CommandEntry* entry = find_command(cmd->keyword);
-    if (entry == nullptr || (cmd->keyword == "LAST" && !s.config.enable_last)) {
-        s.writer.err("Unknown command");
-        return;
+    if (!command->long_arguments) {
+        for (const auto& arg : cmd->args)
+            if (arg.size() > kMaxArgumentOctets)
+                return s.writer.err("Argument too long");
     }
-    unsigned state = s.state == Pop3State::authorization ? kAuth : kTrans;
-    if ((entry->states & state) == 0) {
-        s.writer.err(state == kAuth ? "Not logged in" : "Already logged in");
-        return;
-    }
-    for (const auto& arg : cmd->args) {
-        if (arg.size() > kMaxArgumentOctets && cmd->keyword != "PASS") {
-            s.writer.err("Argument too long");
-            return;
-        }
-    }
-    entry->handler(s, *cmd);
+    command->handler(s, *cmd);
 }
 
-} // namespace
+void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view login_lines) {
+    if (!cmd.args.empty())
+        return s.writer.err("CAPA takes no argument");
+    s.writer.ok("Capability list follows");
+    s.writer.raw("TOP\r\n");
+    if (!login_lines.empty())
+        s.writer.raw(login_lines);
+    s.writer.raw("UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
+    s.writer.raw("IMPLEMENTATION popperd\r\n.\r\n");
+}
 
 void tune_socket(int fd, unsigned idle_timeout_s) {
     int one = 1;
@@ -85,9 +75,13 @@ void tune_socket(int fd, unsigned idle_timeout_s) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-void request_session_shutdown() { shutdown_requested = 1; }
+void request_session_shutdown() {
+    shutdown_requested = 1;
+}
 
-bool session_shutdown_requested() { return shutdown_requested != 0; }
+bool session_shutdown_requested() {
+    return shutdown_requested != 0;
+}
 
 namespace {
 
@@ -106,7 +100,9 @@ void on_shutdown_signal(int) {
         ::kill(signal_forward_pid, SIGTERM);
     } else if (signal_client_fd >= 0) {
         ::shutdown(signal_client_fd, SHUT_RD);
-        struct timeval tv {1, 0};
+        struct timeval tv {
+            1, 0
+        };
         ::setsockopt(signal_client_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
     errno = saved;
@@ -133,26 +129,11 @@ void install_session_signals() {
     ::sigaction(SIGCHLD, &sa, nullptr);
 }
 
-PeerInfo describe_peer(int fd) {
-    struct sockaddr_storage addr {};
-    socklen_t len = sizeof addr;
-    if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0)
-        return {"local"};
-    if (addr.ss_family == AF_INET)
-        return {ip_text(reinterpret_cast<struct sockaddr_in*>(&addr)->sin_addr)};
-    if (addr.ss_family == AF_INET6) {
-        const struct in6_addr& in6 = reinterpret_cast<struct sockaddr_in6*>(&addr)->sin6_addr;
-        if (!IN6_IS_ADDR_V4MAPPED(&in6)) return {ip_text(in6)};
-        struct in_addr in {};
-        std::memcpy(&in, &in6.s6_addr[12], sizeof in);
-        return {ip_text(in)};
-    }
-    return {"local"};
-}
-
 void set_session_title(const Session& s) {
     switch (s.state) {
-    case Pop3State::authorization: set_proc_title("popperd: [" + s.peer.address + "] AUTH"); break;
+    case Pop3State::authorization:
+        set_proc_title("popperd: [" + s.peer.address + "] AUTH");
+        break;
     case Pop3State::transaction:
         set_proc_title("popperd: " + s.user + " [" + s.peer.address + "] TRANSACTION");
         break;
@@ -162,61 +143,15 @@ void set_session_title(const Session& s) {
     }
 }
 
-void handle_capa(Session& s, const CommandLine& cmd) {
-    if (!cmd.args.empty()) return s.writer.err("CAPA takes no argument");
-    s.writer.ok("Capability list follows");
-    s.writer.raw("TOP\r\n");
-    if (s.state == Pop3State::authorization && s.config.allow_plaintext) s.writer.raw("USER\r\n");
-    if (s.state == Pop3State::authorization) {
-        // RFC 5034 §3: only the mechanisms really offered.
-        std::string sasl;
-        for (const auto& m : s.config.auth_mechanisms) {
-            if ((m == "PLAIN" || m == "LOGIN") && !s.config.allow_plaintext) continue;
-            sasl += " " + m;
-        }
-        if (!sasl.empty()) s.writer.raw("SASL" + sasl + "\r\n");
-    }
-    s.writer.raw("UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
-    s.writer.raw("IMPLEMENTATION popperd\r\n.\r\n");
-}
-
-void log_logout(const Session& s, const char* how) {
-    struct rusage usage {};
-    ::getrusage(RUSAGE_SELF, &usage);
-    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                 s.stats.started)
-                       .count();
-    char secs[32];
-    std::snprintf(secs, sizeof secs, "%.3f", seconds);
-    log_info("logout: user=" + s.user + " addr=" + s.peer.address + " how=" + how +
-             " retrieved=" + std::to_string(s.stats.retrieved) + "/" +
-             std::to_string(s.stats.retrieved_octets) +
-             " deleted=" + std::to_string(s.stats.deleted) + " seconds=" + secs +
-             " peak_rss_kb=" + std::to_string(usage.ru_maxrss));
-}
-
-void abandon_session(Session& s, const char* why) {
-    if (!s.maildrop) return;
-    // Nothing is deleted: RFC 1939 §6 removes messages only in UPDATE.
-    std::vector<bool> none(s.deleted.size(), false);
-    if (auto put_back = s.maildrop->commit(none); !put_back) {
-        log_error("returning mail to the spool for user=" + s.user +
-                  " failed, it stays in the drop until the next login: " +
-                  put_back.error().message());
-    }
-    s.maildrop.reset();
-    s.stats.deleted = 0;
-    log_logout(s, why);
-}
-
 int serve_commands(Session& s) {
     const Config& config = s.config;
     const PeerInfo& peer = s.peer;
     std::string line;
     while (!s.done) {
-        if (!s.reader.has_buffered_line() && !s.writer.flush()) break;
-        unsigned timeout_s = s.state == Pop3State::authorization ? config.auth_timeout_s
-                                                                  : config.idle_timeout_s;
+        if (!s.reader.has_buffered_line() && !s.writer.flush())
+            break;
+        unsigned timeout_s =
+            s.state == Pop3State::authorization ? config.auth_timeout_s : config.idle_timeout_s;
         if (shutdown_requested) {
             s.writer.err("[SYS/TEMP] Server shutting down");
             s.writer.flush();
@@ -225,9 +160,14 @@ int serve_commands(Session& s) {
         }
         ReadStatus got = s.reader.read_line(line, static_cast<int>(timeout_s) * 1000);
         switch (got) {
-        case ReadStatus::line: dispatch(s, line); break;
-        case ReadStatus::too_long: s.writer.err("Line too long"); break;
-        case ReadStatus::interrupted: continue;
+        case ReadStatus::line:
+            dispatch_command(s, line);
+            break;
+        case ReadStatus::too_long:
+            s.writer.err("Line too long");
+            break;
+        case ReadStatus::interrupted:
+            continue;
         case ReadStatus::timeout:
             // RFC 1939 §3: an autologout timer; nothing is deleted.
             s.writer.err("Disconnected for inactivity");
@@ -238,11 +178,13 @@ int serve_commands(Session& s) {
             return 0;
         case ReadStatus::eof:
         case ReadStatus::error:
-            if (shutdown_requested) continue; // our own shutdown(SHUT_RD): say goodbye
+            if (shutdown_requested)
+                continue; // our own shutdown(SHUT_RD): say goodbye
             abandon_session(s, "disconnected");
             return 0;
         }
-        if (!s.writer.flush_if_large()) break;
+        if (!s.writer.flush_if_large())
+            break;
     }
     s.writer.flush();
     abandon_session(s, "disconnected");

@@ -24,20 +24,20 @@ constexpr size_t kBlockOctets = kOctetBlockOctets;
 
 // End of the line starting at `pos`: one past its LF, or the end of data.
 size_t line_end(std::string_view data, size_t pos) {
-    const void *lf = std::memchr(data.data() + pos, '\n', data.size() - pos);
+    const void* lf = std::memchr(data.data() + pos, '\n', data.size() - pos);
     if (lf == nullptr)
         return data.size();
-    return static_cast<size_t>(static_cast<const char *>(lf) - data.data()) + 1;
+    return static_cast<size_t>(static_cast<const char*>(lf) - data.data()) + 1;
 }
 
-char *put(char *out, std::string_view octets) {
+char* put(char* out, std::string_view octets) {
     std::memcpy(out, octets.data(), octets.size());
     return out + octets.size();
 }
 
 #ifdef __SSE2__
 // Stores the kBlockOctets octets at `in` to `out`; returns the mask of their LFs.
-inline uint64_t copy_block(const char *in, char *out) {
+inline uint64_t copy_block(const char* in, char* out) {
     OctetBlock block = OctetBlock::load(in);
     block.store(out);
     return block.mask_of('\n');
@@ -46,7 +46,7 @@ inline uint64_t copy_block(const char *in, char *out) {
 
 // Copies the octets before the next LF in [p, end) to `out`, advancing it;
 // returns the LF (or `end`).
-const char *copy_to_lf(const char *p, const char *end, char *&out) {
+const char* copy_to_lf(const char* p, const char* end, char*& out) {
 #ifdef __SSE2__
     for (; end - p >= static_cast<ptrdiff_t>(kBlockOctets); p += kBlockOctets) {
         if (uint64_t lfs = copy_block(p, out); lfs != 0) {
@@ -57,8 +57,8 @@ const char *copy_to_lf(const char *p, const char *end, char *&out) {
         out += kBlockOctets;
     }
 #endif
-    const void *found = std::memchr(p, '\n', static_cast<size_t>(end - p));
-    const char *stop = found ? static_cast<const char *>(found) : end;
+    const void* found = std::memchr(p, '\n', static_cast<size_t>(end - p));
+    const char* stop = found ? static_cast<const char*>(found) : end;
     std::memcpy(out, p, static_cast<size_t>(stop - p));
     out += stop - p;
     return stop;
@@ -84,9 +84,9 @@ uint64_t pop_size_of(std::string_view stored) {
     return octets;
 }
 
-size_t WireEncoder::encode(std::string_view piece, char *out) {
-    const char *const begin = piece.data();
-    const char *const end = begin + piece.size();
+size_t WireEncoder::encode(std::string_view piece, char* out) {
+    const char* const begin = piece.data();
+    const char* const end = begin + piece.size();
     Cursor at{begin, out};
     while (at.in < end && !complete_) {
         if (at_ != At::rest_of_line) {
@@ -108,23 +108,23 @@ size_t WireEncoder::encode(std::string_view piece, char *out) {
 
 // True when the LF at `lf` ends a CRLF: the CR was copied with the line, or
 // ended the previous piece.
-bool WireEncoder::ends_crlf(const char *lf, const char *begin) const {
+bool WireEncoder::ends_crlf(const char* lf, const char* begin) const {
     return lf > begin ? lf[-1] == '\r' : last_was_cr_;
 }
 
 // RETR's bulk path: whole blocks while at least two remain (a block is
 // stored again from each LF that gets a CR), until a line starts with '.' or
 // '>'.
-WireEncoder::Cursor WireEncoder::copy_plain_lines(Cursor at, const char *begin, const char *end) {
+WireEncoder::Cursor WireEncoder::copy_plain_lines(Cursor at, const char* begin, const char* end) {
 #ifdef __SSE2__
-    const char *p = at.in;
-    char *o = at.out;
+    const char* p = at.in;
+    char* o = at.out;
     while (end - p >= static_cast<ptrdiff_t>(2 * kBlockOctets)) {
         uint64_t lfs = copy_block(p, o);
         size_t crs = 0; // inserted in this block so far
         for (; lfs != 0; lfs &= lfs - 1) {
             auto k = static_cast<unsigned>(__builtin_ctzll(lfs));
-            const char *lf = p + k;
+            const char* lf = p + k;
             if (!ends_crlf(lf, begin)) {
                 o[k + crs++] = '\r';
                 copy_block(lf, o + k + crs);
@@ -147,11 +147,11 @@ WireEncoder::Cursor WireEncoder::copy_plain_lines(Cursor at, const char *begin, 
 
 // The rest of the line at `at`, then the lines after it that start plainly,
 // one at a time; TOP counts each.
-WireEncoder::Cursor WireEncoder::copy_lines(Cursor at, const char *begin, const char *end) {
-    const char *p = at.in;
-    char *o = at.out;
+WireEncoder::Cursor WireEncoder::copy_lines(Cursor at, const char* begin, const char* end) {
+    const char* p = at.in;
+    char* o = at.out;
     for (;;) {
-        const char *lf = copy_to_lf(p, end, o);
+        const char* lf = copy_to_lf(p, end, o);
         size_t n = static_cast<size_t>(lf - p);
         if (lf == end) {
             line_octets_ += n;
@@ -177,9 +177,9 @@ WireEncoder::Cursor WireEncoder::copy_lines(Cursor at, const char *begin, const 
 
 // Decides how a line starts, consuming the octets held back while that is
 // open; returns where the rest of the line begins (or `end`).
-WireEncoder::Cursor WireEncoder::start_line(Cursor at, const char *end) {
-    const char *p = at.in;
-    char *out = at.out;
+WireEncoder::Cursor WireEncoder::start_line(Cursor at, const char* end) {
+    const char* p = at.in;
+    char* out = at.out;
     for (; p < end; ++p, ++line_octets_) {
         char c = *p;
         switch (at_) {
@@ -226,7 +226,7 @@ WireEncoder::Cursor WireEncoder::start_line(Cursor at, const char *end) {
 
 // The '>' and the part of "From " held back at a line start, once the line
 // turns out not to be an escaped From_ line.
-char *WireEncoder::release_held(char *out) const {
+char* WireEncoder::release_held(char* out) const {
     *out++ = '>';
     if (at_ == At::from)
         out = put(out, kFrom.substr(0, from_matched_));
@@ -246,8 +246,8 @@ void WireEncoder::end_line(bool blank) {
     }
 }
 
-size_t WireEncoder::finish(char *out) {
-    char *o = out;
+size_t WireEncoder::finish(char* out) {
+    char* o = out;
     if (at_ != At::line_start) {
         if (at_ != At::rest_of_line)
             o = release_held(o);

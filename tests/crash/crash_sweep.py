@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Crash and fault sweep of the maildrop on the real binary (issue 5 §1-2).
+"""Crash and fault sweep of the maildrop on the real binary.
 
 For one scenario, a recording run under strace lists every state-changing
 system call of a whole session (open, transaction, QUIT). Then, for every

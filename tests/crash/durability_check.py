@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Power-loss durability of the maildrop, read from an strace log of the real
-binary (issue 5 §1): SIGKILL keeps the page cache, so only the order of
+binary: SIGKILL keeps the page cache, so only the order of
 fsyncs can show that a power cut loses nothing.
 
 Rules checked on every rename(A, B) of a whole session (open with a

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A real full filesystem (issue 5 §2): small tmpfs mounts, not injected
+"""A real full filesystem: small tmpfs mounts, not injected
 errors. Needs root to mount; skipped (77) otherwise.
 
 1. Drop dir on a full tmpfs, spool elsewhere (copying paths): login answers

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Spool locks against a second process holding each kind (issue 5 §4).
+"""Spool locks against a second process holding each kind.
 
 For dotlock, fcntl and flock: while another process holds the lock, a login
 waits lock_timeout and answers -ERR [IN-USE] with every byte of the spool
@@ -20,7 +20,7 @@ from mailhost import Checks, MailHost, PopSession, login, message, require_tools
 
 HOLDER = r"""
 import fcntl, os, sys, time
-kind, path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+kind, path, release = sys.argv[1], sys.argv[2], sys.argv[3]
 if kind == "dotlock":
     fd = os.open(path + ".lock", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     os.write(fd, b"%d\n" % os.getpid())
@@ -31,7 +31,10 @@ else:
     else:
         fcntl.flock(fd, fcntl.LOCK_EX)
 print("held", flush=True)
-time.sleep(seconds)
+if release == "stdin":
+    sys.stdin.read()  # until the test closes it
+else:
+    time.sleep(float(release))
 if kind == "dotlock":
     os.unlink(path + ".lock")
 """
@@ -39,11 +42,20 @@ if kind == "dotlock":
 check = Checks("locks")
 
 
-def hold(host, kind, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, kind, host.spool, str(seconds)],
-                            stdout=subprocess.PIPE)
+def hold(host, kind, seconds=None):
+    """A process holding the spool lock of `kind` for `seconds`, or (None)
+    until its stdin is closed: however slow the machine, it holds for as
+    long as the test needs."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, kind, host.spool,
+                             "stdin" if seconds is None else str(seconds)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdout.readline().strip() == b"held"
     return proc
+
+
+def release(holder):
+    holder.stdin.close()
+    holder.wait()
 
 
 def try_login(host):
@@ -71,15 +83,15 @@ def main():
         try:
             host.write_spool(message("a") + message("b"))
             before = host.read_file(host.spool)
-            holder = hold(host, kind, 3)
+            holder = hold(host, kind)
             status, waited = try_login(host)
-            holder.wait()
+            release(holder)
             check(status.startswith(b"-ERR [IN-USE]"), "%s held: login answers [IN-USE] (%r)" % (kind, status))
             check(waited >= 0.9, "%s held: login waited lock_timeout (%.2f s)" % (kind, waited))
             check(host.read_file(host.spool) == before, "%s held: spool unchanged" % kind)
             holder = hold(host, kind, 0.4)
             status, waited = try_login(host)
-            holder.wait()
+            release(holder)
             check(status.startswith(b"+OK"), "%s released within lock_timeout: login succeeds (%r)" % (kind, status))
         finally:
             host.close()

@@ -304,3 +304,181 @@ def login(session):
     session.cmd("USER " + USER)
     status, _ = session.cmd("PASS " + PASSWORD)
     return status
+
+
+# --- Byte-exact expectations: an mbox's messages and their POP3 forms --------
+# Written from RFC 4155 / RFC 1939 and README "UIDL", independently of the
+# daemon's code, so that a test compares popperd's bytes with an oracle.
+
+# Headers that mail programs rewrite in place (README "UIDL"): a local reader
+# may add or change them; they do not make a message a different one.
+REWRITTEN_HEADERS = (b"status", b"x-status", b"x-keywords", b"x-uid", b"x-mozilla-status",
+                     b"x-mozilla-status2", b"content-length", b"lines")
+
+_LINE_RE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
+_ESCAPED_FROM_RE = re.compile(rb"^>+From ")
+
+
+def _lines(data):
+    return _LINE_RE.findall(data)
+
+
+def _is_empty_line(line):
+    return line in (b"\n", b"\r\n")
+
+
+def split_mbox(data):
+    """The messages of an mbox (bytes), each from its From_ line up to, not
+    including, the separator's empty line. A "From " line starts a message at
+    the start of the file or right after an empty line; one empty line at the
+    end of the file belongs to the separator too."""
+    messages, current, prev_empty = [], None, True
+    for line in _lines(data):
+        if prev_empty and line.startswith(b"From "):
+            if current is not None:
+                messages.append(current)
+            current = [line]
+        elif current is not None:
+            current.append(line)
+        prev_empty = _is_empty_line(line)
+    if current is not None:
+        messages.append(current)
+    return [b"".join(m[:-1] if len(m) > 1 and _is_empty_line(m[-1]) else m) for m in messages]
+
+
+def pop_form(raw, top_lines=None):
+    """A stored message (From_ line first, as split_mbox gives it) as RETR
+    sends it before dot-stuffing: From_ line dropped, one '>' removed from
+    ^>+From lines, LF -> CRLF, a final CRLF when the last line has none. Its
+    length is the LIST size. With top_lines: what TOP n top_lines sends (the
+    header section, its empty line, then that many body lines)."""
+    out, in_body, body_left = [], False, top_lines
+    for line in _lines(raw)[1:]:
+        if in_body and top_lines is not None:
+            if body_left == 0:
+                break
+            body_left -= 1
+        text = line[:-2] if line.endswith(b"\r\n") else line[:-1] if line.endswith(b"\n") else line
+        if _ESCAPED_FROM_RE.match(text):
+            text = text[1:]
+        out.append(text + b"\r\n")
+        if not in_body and text == b"":
+            in_body = True
+    return b"".join(out)
+
+
+def dot_stuffed(pop_bytes):
+    """pop_form() bytes as they travel: lines beginning with '.' get another."""
+    return b"".join(b"." + line if line.startswith(b".") else line for line in _lines(pop_bytes))
+
+
+def without_rewritten_headers(raw):
+    """A message with the headers in REWRITTEN_HEADERS (and their
+    continuation lines) removed from its header section: two versions of a
+    message that a reader only re-flagged compare equal."""
+    out, in_header, dropping = [], True, False
+    for i, line in enumerate(_lines(raw)):
+        if in_header and i > 0:
+            if _is_empty_line(line):
+                in_header = False
+            elif line[:1] in (b" ", b"\t"):
+                if dropping:
+                    continue
+            else:
+                name = line.split(b":", 1)[0].strip().lower()
+                dropping = b":" in line and name in REWRITTEN_HEADERS
+                if dropping:
+                    continue
+        out.append(line)
+    return b"".join(out)
+
+
+def header_value(raw, name):
+    """The first value of header `name` in a stored message, or None."""
+    for line in _lines(raw)[1:]:
+        if _is_empty_line(line):
+            return None
+        key, sep, value = line.partition(b":")
+        if sep and key.strip().lower() == name.lower().encode():
+            return value.strip()
+    return None
+
+
+def message_id_of(raw):
+    found = MSGID_RE.search(raw)
+    return found.group(1).decode() if found else None
+
+
+def _mailhost_spool_locked(self, timeout=10.0):
+    """Context manager: the spool's locks as a local mail reader takes them
+    (a dotlock holding our pid, then fcntl on the open spool), yielding the
+    spool opened read-write, or None when there is no spool file."""
+    return _SpoolLock(self, timeout)
+
+
+class _SpoolLock:
+    def __init__(self, host, timeout):
+        self.host, self.timeout, self.fd, self.lock = host, timeout, None, host.spool + ".lock"
+
+    def __enter__(self):
+        deadline = time.time() + self.timeout
+        while True:
+            try:
+                fd = os.open(self.lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                os.write(fd, b"%d\n" % os.getpid())
+                os.close(fd)
+                break
+            except FileExistsError:
+                if MailHost._break_dead_dotlock(self.lock):
+                    continue
+                if time.time() > deadline:
+                    raise RuntimeError("dotlock %s held too long" % self.lock)
+                time.sleep(0.01)
+        try:
+            self.fd = os.open(self.host.spool, os.O_RDWR)
+        except FileNotFoundError:
+            return None
+        except BaseException:
+            os.unlink(self.lock)
+            raise
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self.fd
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        os.unlink(self.lock)
+        return False
+
+
+MailHost.spool_locked = _mailhost_spool_locked
+
+
+def _pop_session_cmd_raw(self, text):
+    """A command with a multi-line answer, the answer's body exactly as it
+    came over the wire (CRLF and dot-stuffing kept, the final ".\\r\\n" not):
+    (status line, bytes or None)."""
+    self.sock.sendall(text.encode() + b"\r\n")
+    status = self._line()
+    if not status.startswith(b"+OK"):
+        return status, None
+    while True:
+        if self.buf.startswith(b".\r\n"):
+            body, self.buf = b"", self.buf[3:]
+            return status, body
+        end = self.buf.find(b"\r\n.\r\n")
+        if end >= 0:
+            body, self.buf = self.buf[:end + 2], self.buf[end + 5:]
+            return status, body
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError
+        self.buf += chunk
+
+
+PopSession.cmd_raw = _pop_session_cmd_raw

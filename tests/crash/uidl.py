@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""UIDLs that clients can trust (issue 5 §6): stable across sessions, daemon
+"""UIDLs that clients can trust: stable across sessions, daemon
 restarts, spool rewrites and deletion of other messages; unique even for
 byte-identical messages; X-UIDL headers of qpopper-era spools honoured.
 

@@ -30,7 +30,8 @@ class IndexCache : public PopperdTest {
 protected:
     void SetUp() override {
         host.set_config("log_level", "debug");
-        for (int n = 1; n <= kMessages; ++n) spool += numbered_message(n);
+        for (int n = 1; n <= kMessages; ++n)
+            spool += numbered_message(n);
         host.write_spool(kUser, spool);
     }
 
@@ -49,10 +50,11 @@ protected:
         return seen;
     }
 
-    size_t log_count(const std::string &text) {
+    size_t log_count(const std::string& text) {
         size_t n = 0;
         const std::string log = daemon().log_text();
-        for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+        for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1))
+            ++n;
         return n;
     }
 
@@ -69,6 +71,12 @@ TEST_F(IndexCache, ALoginSavesItAndTheNextLoginOfTheUnchangedSpoolLoadsIt) {
     EXPECT_EQ(view(), first);
     EXPECT_TRUE(daemon().wait_for_log("loaded from " + cache_path()));
     EXPECT_EQ(host.read_spool(kUser), spool);
+    // That session's QUIT renamed the file back (a new ctime): the cache
+    // follows it with a new stamp, not a new save, and serves a third login.
+    EXPECT_TRUE(daemon().wait_for_log("index cache " + cache_path() + " restamped"));
+    EXPECT_EQ(view(), first);
+    EXPECT_EQ(log_count("loaded from " + cache_path()), 2u);
+    EXPECT_EQ(log_count("saved to " + cache_path()), 1u);
 }
 
 TEST_F(IndexCache, NewMailMakesItStaleAndTheSpoolIsReadAgain) {
@@ -101,7 +109,7 @@ TEST_F(IndexCache, DamagedOrPlantedCachesAreIgnored) {
     auto saved = read_file(cache_path());
     ASSERT_TRUE(saved);
     struct Damage {
-        const char *what;
+        const char* what;
         std::string bytes;
     };
     std::string flipped = *saved;
@@ -113,7 +121,7 @@ TEST_F(IndexCache, DamagedOrPlantedCachesAreIgnored) {
         {"zeros", zeros},
         {"empty", ""},
     };
-    for (const auto &damage : damages) {
+    for (const auto& damage : damages) {
         SCOPED_TRACE(damage.what);
         write_file(cache_path(), damage.bytes, 0600);
         host.give_to_mail_owner(cache_path());

@@ -33,7 +33,7 @@ bool ipv6_loopback_available() {
     struct sockaddr_in6 addr {};
     addr.sin6_family = AF_INET6;
     addr.sin6_addr = in6addr_loopback;
-    bool ok = ::bind(fd, reinterpret_cast<struct sockaddr *>(&addr), sizeof addr) == 0;
+    bool ok = ::bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
     return ok;
 }
@@ -176,7 +176,7 @@ TEST_F(Listener, PrintOptionShowsTheEffectiveConfigWhichReadsBack) {
         "max_sessions = 500\n",
         "log = stderr\n",
     };
-    for (const std::string &line : expected_lines)
+    for (const std::string& line : expected_lines)
         EXPECT_NE(run.out.find(line), std::string::npos) << line << "in:\n" << run.out;
     const std::string printed = host.path("printed.conf");
     write_file(printed, run.out);
@@ -192,7 +192,7 @@ TEST_F(Listener, VersionOptionPrintsTheVersion) {
 
 TEST_F(Listener, InetdModeServesAWholeSessionOnARealSocket) {
     InetdSession inetd(host);
-    PopClient &client = inetd.client();
+    PopClient& client = inetd.client();
     EXPECT_EQ(client.read_line(), kGreeting);
     EXPECT_TRUE(client.login(kUser, kPassword));
     EXPECT_EQ(client.command("STAT"), "+OK 2 " + std::to_string(to_crlf(kFirstContent).size() +
@@ -214,7 +214,7 @@ TEST_F(Listener, InetdSessionWhoseClientVanishesDuringRetrPutsTheMailBack) {
         mbox_message("big@example.org", "Subject: big\n", filler_lines(50000, 75));
     host.write_spool(kUser, big + spool());
     InetdSession inetd(host);
-    PopClient &client = inetd.client();
+    PopClient& client = inetd.client();
     EXPECT_EQ(client.read_line(), kGreeting);
     EXPECT_TRUE(client.login(kUser, kPassword));
     client.send_raw("RETR 1\r\n");
@@ -227,7 +227,7 @@ TEST_F(Listener, InetdSessionWhoseClientVanishesDuringRetrPutsTheMailBack) {
 
 TEST_F(Listener, SigtermToAnInetdSessionPutsTheMailBackAndExitsZero) {
     InetdSession inetd(host);
-    PopClient &client = inetd.client();
+    PopClient& client = inetd.client();
     EXPECT_EQ(client.read_line(), kGreeting);
     EXPECT_TRUE(client.login(kUser, kPassword));
     EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");

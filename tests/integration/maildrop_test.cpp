@@ -5,8 +5,8 @@
 #include "support/popperd_test.h"
 
 #include <csignal>
-#include <sys/stat.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -31,7 +31,7 @@ protected:
 
     std::string all_messages() const {
         std::string spool;
-        for (const auto &m : messages)
+        for (const auto& m : messages)
             spool += m;
         return spool;
     }
@@ -158,8 +158,8 @@ TEST_F(Maildrop, AReaderWritingTheSpoolDuringTheSessionCannotChangeWhatItServes)
     }
     EXPECT_EQ(client.command("DELE 2"), "+OK Message 2 deleted");
     EXPECT_EQ(client.command("QUIT"), bye_reply(3));
-    EXPECT_EQ(host.read_spool(kUser), messages[0] + messages[2] + messages[3] +
-                                          numbered_message(7) + numbered_message(8));
+    EXPECT_EQ(host.read_spool(kUser),
+              messages[0] + messages[2] + messages[3] + numbered_message(7) + numbered_message(8));
 }
 
 // A reader of the BSD Mail family that read the mailbox before the login
@@ -177,6 +177,19 @@ TEST_F(Maildrop, AStaleReadersWriteBackIsNeitherDuplicatedNorResurrected) {
     EXPECT_EQ(client.command("QUIT"), bye_reply(2));
     EXPECT_EQ(host.read_spool(kUser), messages[1] + messages[3] + numbered_message(6));
     EXPECT_TRUE(daemon().wait_for_log("held 3 of the 4 messages the drop holds"));
+}
+
+// s-nail, finding the spool grown past what it read, glues the new octets
+// onto its stale copy of its last message: same headers, another body. That
+// is not an echo: dropping it would drop the new octets with it.
+TEST_F(Maildrop, AWriteBackWhoseBodyChangedIsKeptNotTakenForAnEcho) {
+    PopClient client = login();
+    std::string glued = messages[3];
+    glued.insert(glued.size() - 1, "From a delivery that s-nail glued on\n");
+    host.write_spool(kUser, messages[2] + glued);
+    EXPECT_EQ(client.command("QUIT"), bye_reply(4));
+    EXPECT_EQ(host.read_spool(kUser), all_messages() + glued);
+    EXPECT_TRUE(daemon().wait_for_log("held 1 of the 4 messages the drop holds"));
 }
 
 // The MTA creates a fresh spool during the session (mode 0600); the spool
@@ -225,7 +238,7 @@ TEST_F(Maildrop, QuitDeletingFromTheFirstMessageReplacesTheSpoolAndLeavesNothing
     EXPECT_NE(after.st_ino, before.st_ino);
     EXPECT_EQ(after.st_mode & 07777, 0640u);
     EXPECT_EQ(after.st_gid, before.st_gid);
-    for (const char *left : {".pop.compact", ".pop.tail", ".pop"})
+    for (const char* left : {".pop.compact", ".pop.tail", ".pop"})
         EXPECT_FALSE(path_exists(host.drop_dir() + "/" + std::string(kUser) + left)) << left;
     // And the next session sees exactly that mail.
     PopClient next = login();

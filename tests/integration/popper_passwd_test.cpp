@@ -37,8 +37,8 @@ struct Outcome {
 // popper-passwd with `args` in a child in a new session: `in_path` opened
 // as its standard input (a terminal opened there becomes its controlling
 // one), `out_path` as its standard output and error.
-pid_t spawn_passwd(const std::vector<std::string> &args, const std::string &in_path,
-                   const std::string &out_path) {
+pid_t spawn_passwd(const std::vector<std::string>& args, const std::string& in_path,
+                   const std::string& out_path) {
     const pid_t pid = ::fork();
     if (pid != 0)
         return pid;
@@ -47,9 +47,9 @@ pid_t spawn_passwd(const std::vector<std::string> &args, const std::string &in_p
     const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT, 0600);
     if (in < 0 || out < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0)
         ::_exit(120);
-    std::vector<char *> argv{const_cast<char *>(POPPER_PASSWD_BINARY)};
-    for (const std::string &arg : args)
-        argv.push_back(const_cast<char *>(arg.c_str()));
+    std::vector<char*> argv{const_cast<char*>(POPPER_PASSWD_BINARY)};
+    for (const std::string& arg : args)
+        argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     ::execv(POPPER_PASSWD_BINARY, argv.data());
     ::_exit(121);
@@ -57,8 +57,8 @@ pid_t spawn_passwd(const std::vector<std::string> &args, const std::string &in_p
 
 // Runs popper-passwd with `args`, `input` as its standard input (a file in
 // the host directory) and no controlling terminal, so /dev/tty cannot open.
-Outcome run_passwd(const MailHost &host, const std::vector<std::string> &args,
-                   const std::string &input = "") {
+Outcome run_passwd(const MailHost& host, const std::vector<std::string>& args,
+                   const std::string& input = "") {
     static int serial = 0;
     const std::string in_path = host.path("passwd-in-" + std::to_string(serial));
     const std::string out_path = host.path("passwd-out-" + std::to_string(serial++));
@@ -82,7 +82,7 @@ protected:
     std::vector<std::string> owner_options() const {
         return {"--uid", std::to_string(host.mail_uid()), "--gid", std::to_string(host.mail_gid())};
     }
-    Outcome passwd(std::vector<std::string> args, const std::string &input = "") {
+    Outcome passwd(std::vector<std::string> args, const std::string& input = "") {
         std::vector<std::string> full = {"-c", host.config_path(), "--apop-file", apop_file_};
         full.insert(full.end(), args.begin(), args.end());
         return run_passwd(host, full, input);
@@ -98,7 +98,7 @@ protected:
 
 TEST_F(PopperPasswd, AddedUserLogsInWithThePasswordGivenOnStdin) {
     std::vector<std::string> args = {"add", "bob", "--stdin"};
-    for (const std::string &o : owner_options())
+    for (const std::string& o : owner_options())
         args.push_back(o);
     Outcome added = passwd(args, "Tr0ub4dor&3\n");
     ASSERT_EQ(added.code, 0) << added.err;
@@ -243,7 +243,7 @@ TEST_F(PopperPasswd, ExitCodes) {
 // popper-passwd on a new pseudo-terminal as its controlling terminal.
 class PtyRun {
 public:
-    explicit PtyRun(const std::vector<std::string> &args) {
+    explicit PtyRun(const std::vector<std::string>& args) {
         master_ = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0)
             throw std::runtime_error("posix_openpt: " + std::string(std::strerror(errno)));
@@ -278,7 +278,7 @@ public:
         code_ = wait_for_exit(pid_);
         return code_.value_or(-1);
     }
-    const std::string &screen() const { return screen_; }
+    const std::string& screen() const { return screen_; }
     // The terminal's mode, which the master shares with the slave.
     bool echo_on() const {
         struct termios mode {};

@@ -14,22 +14,24 @@ namespace popper::test {
 namespace {
 
 // "popperd[PID]: ..." -> PID
-pid_t pid_of_log_line(const std::string &line) {
+pid_t pid_of_log_line(const std::string& line) {
     size_t open = line.find('[');
     return open == std::string::npos ? -1 : static_cast<pid_t>(std::stol(line.substr(open + 1)));
 }
 
 std::vector<pid_t> children_of(pid_t pid) {
     std::vector<pid_t> kids;
-    auto text = read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                          "/children");
+    auto text =
+        read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
     std::istringstream in(text.value_or(""));
     for (pid_t kid; in >> kid;)
         kids.push_back(kid);
     return kids;
 }
 
-bool process_gone(pid_t pid) { return !path_exists("/proc/" + std::to_string(pid)); }
+bool process_gone(pid_t pid) {
+    return !path_exists("/proc/" + std::to_string(pid));
+}
 
 class PreauthPool : public PopperdTest {
 protected:
@@ -44,8 +46,19 @@ protected:
         host.set_config("max_auth_failures", "1");
     }
 
+    // Waits until pre-login process `pid` is done with its connection: idle
+    // again, or exited after its share. It reports idle to the listener
+    // before its title says so, and the listener reads reports before it
+    // accepts, so the next connection finds it idle however slow the machine.
+    void wait_done(pid_t pid) {
+        EXPECT_TRUE(wait_until([&] {
+            return process_gone(pid) || process_title(pid) == "popperd: pre-login (idle)";
+        })) << "pre-login process "
+            << pid << " still busy";
+    }
+
     // A connection whose one failed login is logged by the pre-login process
-    // that served it: returns that process's pid.
+    // that served it: returns that process's pid, once it is done (wait_done).
     pid_t failed_login_pid() {
         size_t before = daemon().log_lines_with("authentication failure: user=alice").size();
         PopClient client = connect();
@@ -58,11 +71,15 @@ protected:
             lines = daemon().log_lines_with("authentication failure: user=alice");
             return lines.size() > before;
         }));
-        return lines.size() > before ? pid_of_log_line(lines[before]) : -1;
+        if (lines.size() <= before)
+            return -1;
+        const pid_t pid = pid_of_log_line(lines[before]);
+        wait_done(pid);
+        return pid;
     }
 
     // The listener's child that shows this title, once there is one.
-    pid_t child_titled(const std::string &title) {
+    pid_t child_titled(const std::string& title) {
         pid_t found = -1;
         wait_until([&] {
             for (pid_t kid : children_of(daemon().pid()))
@@ -81,7 +98,7 @@ TEST_F(PreauthPool, OnePreloginProcessServesConsecutiveConnections) {
     EXPECT_EQ(first, second);
     // Neither is a session process: those are new for every connection.
     std::set<pid_t> sessions;
-    for (const auto &line : daemon().log_lines_with(": connect: addr="))
+    for (const auto& line : daemon().log_lines_with(": connect: addr="))
         sessions.insert(pid_of_log_line(line));
     EXPECT_EQ(sessions.size(), 2u);
     EXPECT_FALSE(sessions.contains(first));
@@ -90,6 +107,7 @@ TEST_F(PreauthPool, OnePreloginProcessServesConsecutiveConnections) {
     PopClient client = login();
     EXPECT_TRUE(client.command("STAT").starts_with("+OK 2 "));
     EXPECT_EQ(client.command("QUIT"), bye_reply(2));
+    wait_done(first);
     EXPECT_EQ(failed_login_pid(), first);
 }
 
@@ -127,9 +145,11 @@ TEST_F(PreauthPool, AClientThatLeavesBeforeLoggingInFreesTheProcessForTheNext) {
     {
         PopClient gone = connect(); // greeting read, then closed
     }
+    wait_done(first);
     PopClient quits = connect();
     EXPECT_EQ(quits.command("QUIT"), "+OK Bye");
     EXPECT_TRUE(quits.wait_closed());
+    wait_done(first);
     EXPECT_EQ(failed_login_pid(), first);
 }
 
@@ -137,7 +157,7 @@ TEST_F(PreauthPool, ConcurrentConnectionsGetProcessesOfTheirOwn) {
     std::vector<PopClient> clients;
     for (int i = 0; i < 6; ++i)
         clients.push_back(connect());
-    for (auto &client : clients)
+    for (auto& client : clients)
         EXPECT_EQ(client.command("USER alice"), "+OK Send your password");
     std::set<pid_t> pooled;
     EXPECT_TRUE(wait_until([&] {
@@ -146,9 +166,10 @@ TEST_F(PreauthPool, ConcurrentConnectionsGetProcessesOfTheirOwn) {
             if (process_title(kid) == "popperd: [127.0.0.1] AUTH (pre-login)")
                 pooled.insert(kid);
         return pooled.size() == clients.size();
-    })) << pooled.size() << " pre-login processes";
+    })) << pooled.size()
+        << " pre-login processes";
     // One at a time through the mailbox: the others wait in AUTHORIZATION.
-    for (auto &client : clients) {
+    for (auto& client : clients) {
         EXPECT_TRUE(client.command("PASS wonderland").starts_with("+OK Logged in, 2 messages"));
         EXPECT_EQ(client.command("QUIT"), bye_reply(2));
     }
@@ -215,6 +236,7 @@ TEST_F(PreauthPool, SigtermToOneSessionBeforeLoginEndsThatConnectionOnly) {
     EXPECT_EQ(client.read_line(), "");
     EXPECT_TRUE(client.closed());
     // The pooled process was not asked to stop: it serves the next one.
+    wait_done(pooled);
     EXPECT_EQ(failed_login_pid(), pooled);
 }
 

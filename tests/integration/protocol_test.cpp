@@ -154,7 +154,7 @@ TEST_F(Protocol, PassWithoutUserIsRefused) {
 
 TEST_F(Protocol, TransactionCommandsBeforeLoginAreRefused) {
     PopClient client = connect();
-    for (const char *line :
+    for (const char* line :
          {"STAT", "LIST", "LIST 1", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "NOOP", "RSET"})
         EXPECT_EQ(client.command(line), "-ERR Not logged in") << line;
     EXPECT_TRUE(client.login("alice", "wonderland"));
@@ -227,7 +227,7 @@ TEST_F(Protocol, UidlListsDistinctPrintableIdsMatchingUidlWithNumber) {
     std::string uid1 = first.substr(2);
     std::string uid2 = second.substr(2, second.size() - 4);
     EXPECT_NE(uid1, uid2);
-    for (const std::string &uid : {uid1, uid2}) {
+    for (const std::string& uid : {uid1, uid2}) {
         // RFC 1939 §7: 1 to 70 characters in 0x21..0x7E.
         EXPECT_GE(uid.size(), 1u);
         EXPECT_LE(uid.size(), 70u);
@@ -276,7 +276,7 @@ TEST_F(Protocol, DeleHidesTheMessageFromStatAndList) {
 TEST_F(Protocol, DeletedMessageIsRefusedByEveryCommand) {
     PopClient client = login();
     EXPECT_EQ(client.command("DELE 1"), "+OK Message 1 deleted");
-    for (const char *line : {"RETR 1", "DELE 1", "LIST 1", "UIDL 1", "TOP 1 0"})
+    for (const char* line : {"RETR 1", "DELE 1", "LIST 1", "UIDL 1", "TOP 1 0"})
         EXPECT_EQ(client.command(line), "-ERR Message 1 already deleted") << line;
 }
 
@@ -346,7 +346,7 @@ TEST_F(Protocol, MalformedMessageArgumentsAreRefusedAndChangeNothing) {
         {"QUIT now", "-ERR QUIT takes no argument"},
     };
     PopClient client = login();
-    for (const auto &[line, reply] : cases)
+    for (const auto& [line, reply] : cases)
         EXPECT_EQ(client.command(line), reply) << line;
     EXPECT_EQ(client.command("STAT"), "+OK 2 " + total_size());
 }

@@ -16,7 +16,7 @@ const std::string kAfter = "Subject: after\n\nThe message after.\n";
 class Retrieve : public PopperdTest {
 protected:
     // Spool: kBefore, `content`, kAfter (or nothing after when `last`).
-    void store_between(const std::string &content, bool last = false) {
+    void store_between(const std::string& content, bool last = false) {
         std::string spool =
             mbox_entry("before@example.org", kBefore) + mbox_entry("sender@example.org", content);
         if (!last)
@@ -26,8 +26,8 @@ protected:
 
     // LIST 2 gives the size of `expected` (the unstuffed wire octets), and
     // RETR 2 sends exactly `expected_wire`; so do the neighbours.
-    void expect_message_2(PopClient &client, const std::string &expected,
-                          const std::string &expected_wire) {
+    void expect_message_2(PopClient& client, const std::string& expected,
+                          const std::string& expected_wire) {
         const std::string size = std::to_string(expected.size());
         EXPECT_EQ(client.command("LIST 2"), "+OK 2 " + size);
         EXPECT_EQ(client.command("RETR 2"), "+OK " + size + " octets");

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""curl retrieves a mailbox from popperd (issue 7 §1).
+"""curl retrieves a mailbox from popperd.
 
 curl's pop3:// URLs: LIST (`pop3://host:port/`), RETR of every message in
 one session (several URLs on one command line reuse the connection), TOP and
@@ -42,7 +42,8 @@ def mechanisms(popperd):
         args = []
         for i in range(len(FIXTURE)):
             args += [base + str(i + 1), "--output", os.path.join(host.fetched, "%04d" % (i + 1))]
-        out = interop.run(["curl", "--verbose", "--silent", "--show-error", "--max-time", "30",
+        out = interop.run(["curl", "--verbose", "--silent", "--show-error",
+                           "--max-time", "%d" % interop.WAIT_S,
                            "--login-options", options,
                            "--user", "%s:%s" % (interop.USER, secret)] + args,
                           env=host.client_env())
@@ -64,7 +65,7 @@ def main():
     env = host.client_env()
 
     def curl(*args):
-        out = interop.run(["curl", "--silent", "--show-error", "--max-time", "30",
+        out = interop.run(["curl", "--silent", "--show-error", "--max-time", "%d" % interop.WAIT_S,
                            "--user", "%s:%s" % (interop.USER, interop.PASSWORD)] + list(args),
                           env=env)
         if out.returncode != 0:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fetchmail retrieves a mailbox from popperd (issue 7 §1).
+"""fetchmail retrieves a mailbox from popperd.
 
 fetchmail polls 127.0.0.1 with a private HOME and a 0600 rcfile, hands each
 message to an MDA (store-message) and the test compares what it stored with
@@ -39,11 +39,11 @@ def write_rcfile(host, port, password, user=interop.USER):
     rcfile = os.path.join(host.home, ".fetchmailrc")
     with open(rcfile, "w") as f:
         f.write("set no syslog\n"
-                "poll 127.0.0.1 with proto POP3 service %d timeout 20\n"
+                "poll 127.0.0.1 with proto POP3 service %d timeout %d\n"
                 "  user \"%s\" there with password \"%s\" is \"%s\" here\n"
                 "  sslproto ''\n"
                 "  mda \"%s %s\"\n"
-                % (port, user, password, getpass.getuser(),
+                % (port, interop.WAIT_S, user, password, getpass.getuser(),
                    interop.STORE_MESSAGE, host.fetched))
     os.chmod(rcfile, 0o600)  # fetchmail refuses a readable rcfile with a password
     return rcfile

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""getmail6 retrieves a mailbox from popperd (issue 7 §1).
+"""getmail6 retrieves a mailbox from popperd.
 
 getmail runs with a private HOME and getmail directory, SimplePOP3Retriever
 on 127.0.0.1 and an MDA_external destination (store-message); the test
@@ -40,7 +40,7 @@ def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra
                 "port = %d\n"
                 "username = %s\n"
                 "password = %s\n"
-                "timeout = 20\n"
+                "timeout = %d\n"
                 "%s"
                 "\n"
                 "[destination]\n"
@@ -53,7 +53,7 @@ def write_rcfile(getmaildir, name, port, host, password, read_all, delete, extra
                 "verbose = 2\n"
                 "read_all = %s\n"
                 "delete = %s\n"
-                % (port, user, password, extra, interop.STORE_MESSAGE,
+                % (port, user, password, interop.WAIT_S, extra, interop.STORE_MESSAGE,
                    host.fetched, read_all, delete))
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mpop retrieves a mailbox from popperd (issue 7 §1).
+"""mpop retrieves a mailbox from popperd.
 
 mpop runs with a private HOME and a 0600 configuration file (`auth user`,
 `tls off`) and delivers each message to an MDA (store-message); the test
@@ -37,7 +37,7 @@ def write_rcfile(host, port, password):
     rcfile = os.path.join(host.home, ".mpoprc")
     with open(rcfile, "w") as f:
         f.write("defaults\n"
-                "timeout 20\n"
+                "timeout %d\n"
                 "account interop\n"
                 "host 127.0.0.1\n"
                 "port %d\n"
@@ -47,7 +47,7 @@ def write_rcfile(host, port, password):
                 "password %s\n"
                 "delivery mda \"%s %s\"\n"
                 "uidls_file %s\n"
-                % (port, interop.USER, password, interop.STORE_MESSAGE,
+                % (interop.WAIT_S, port, interop.USER, password, interop.STORE_MESSAGE,
                    host.fetched, os.path.join(host.home, "mpop-uidls")))
     os.chmod(rcfile, 0o600)  # mpop refuses a configuration with a password others can read
     return rcfile

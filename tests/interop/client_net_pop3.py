@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Perl's Net::POP3 retrieves a mailbox from popperd (issue 7 §1).
+"""Perl's Net::POP3 retrieves a mailbox from popperd.
 
 net-pop3-fetch, a small "leave mail on server" client written with
 Net::POP3 (login, list, uidl, get, delete, quit), keeps its seen UIDLs in a

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Python's poplib retrieves a mailbox from popperd (issue 7 §1).
+"""Python's poplib retrieves a mailbox from popperd.
 
 A small "leave mail on server" client written with poplib, as a script
 author would: UIDL, then RETR of each message whose id is not yet in its
@@ -29,7 +29,7 @@ def fetch(port, mode, state_path, out_dir, apop_secret=None):
     if mode == "keep" and os.path.exists(state_path):
         with open(state_path) as f:
             seen = set(f.read().split())
-    pop = poplib.POP3("127.0.0.1", port, timeout=20)
+    pop = poplib.POP3("127.0.0.1", port, timeout=interop.WAIT_S)
     if apop_secret:
         pop.apop(interop.USER, apop_secret)
     else:
@@ -58,7 +58,7 @@ def fetch(port, mode, state_path, out_dir, apop_secret=None):
 
 
 def check_other_commands(port):
-    pop = poplib.POP3("127.0.0.1", port, timeout=20)
+    pop = poplib.POP3("127.0.0.1", port, timeout=interop.WAIT_S)
     capa = pop.capa()
     for word in ("TOP", "UIDL", "USER", "RESP-CODES", "PIPELINING"):
         if word not in capa:
@@ -85,7 +85,7 @@ def check_other_commands(port):
 
 def mechanisms(popperd):
     host, daemon = interop.host_with_auth_daemon(popperd)
-    pop = poplib.POP3("127.0.0.1", daemon.port, timeout=20)
+    pop = poplib.POP3("127.0.0.1", daemon.port, timeout=interop.WAIT_S)
     try:
         pop.apop(interop.USER, interop.PASSWORD)  # the users file's password: wrong here
         interop.fail("poplib: APOP with a wrong secret logged in")

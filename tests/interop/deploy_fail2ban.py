@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""The shipped fail2ban filter and jail against popperd's own log lines
-(issue 7 §4).
+"""The shipped fail2ban filter and jail against popperd's own log lines.
 
 popperd runs standalone and serves, from distinct loopback addresses, logins
 that fail for every reason popperd logs (bad-password, unknown-user,

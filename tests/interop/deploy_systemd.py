@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """popperd under systemd socket activation, with the real
-systemd-socket-activate (package systemd) (issue 7 §4, §6).
+systemd-socket-activate (package systemd).
 
 The command lines come from the shipped files, with the built popperd and
 `-c` our config:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The sandboxing of the shipped systemd units lets popperd work (issue 7 §3).
+"""The sandboxing of the shipped systemd units lets popperd work.
 
 No service manager runs here, so the unit's restrictions that the kernel can
 apply without one are applied, and the others are checked against what

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""popperd started by the real xinetd (issue 7 §4, §6).
+"""popperd started by the real xinetd.
 
 The shipped conf/xinetd.d/pop3 is turned into a private, single-file xinetd
 configuration: the same service with the built popperd, `-c` our config,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What `cmake --install` and `cpack -G DEB` put where (issue 7 §5).
+"""What `cmake --install` and `cpack -G DEB` put where.
 
 Nothing is compiled and the shared build tree is not touched: the source
 tree is configured afresh in a private temp dir (default prefix, no tests,
@@ -114,7 +114,7 @@ def refuse_absolute_destinations(build):
 
 
 def install(build, args, env=None):
-    out = interop.run(["cmake", "--install", build] + args, env=env, timeout=120)
+    out = interop.run(["cmake", "--install", build] + args, env=env)
     if out.returncode != 0:
         interop.fail("cmake --install %s: %s" % (" ".join(args), (out.stdout + out.stderr).decode()))
 
@@ -145,7 +145,7 @@ def mode_deb(build, scratch):
     interop.require_tools("cpack", "dpkg-deb")
     out_dir = os.path.join(scratch, "package")
     out = interop.run(["cpack", "-G", "DEB", "--config", os.path.join(build, "CPackConfig.cmake"),
-                       "-B", out_dir], timeout=300)
+                       "-B", out_dir], timeout=interop.scaled(300))
     debs = [n for n in os.listdir(out_dir) if n.endswith(".deb")] if os.path.isdir(out_dir) else []
     if out.returncode != 0 or len(debs) != 1:
         interop.fail("cpack -G DEB: %s" % (out.stdout + out.stderr).decode())
@@ -195,7 +195,7 @@ def private_tree(popperd, scratch):
     """The source tree configured in scratch/tree, with `popperd` in place."""
     tree = os.path.join(scratch, "tree")
     out = interop.run(["cmake", "-S", SRC, "-B", tree, "-DPOPPER_BUILD_TESTS=OFF",
-                       "-DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON"], timeout=300)
+                       "-DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON"], timeout=interop.scaled(300))
     if out.returncode != 0:
         interop.fail("cmake configure: %s" % (out.stdout + out.stderr).decode())
     with open(os.path.join(tree, "cmake_install.cmake")) as f:

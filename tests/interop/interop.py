@@ -1,4 +1,4 @@
-"""Shared fixture of the interop tests (issue 7): real clients and real
+"""Shared fixture of the interop tests: real clients and real
 deployment tools against the real popperd binary.
 
 What every interop test reuses, so that each test script only says what its
@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "crash"))
 import mailhost  # noqa: E402  (one mail host for every Python test)
+from waits import children_of, scaled  # noqa: E402  (POPPER_TEST_TIME_SCALE)
 
 USER, PASSWORD = mailhost.USER, mailhost.PASSWORD
 require_tools = mailhost.require_tools  # exits 77 (skip) when a tool is missing
@@ -40,7 +41,11 @@ require_tools = mailhost.require_tools  # exits 77 (skip) when a tool is missing
 # The MDA the clients deliver to: stores each message unchanged, in order.
 STORE_MESSAGE = os.path.join(HERE, "store-message")
 SKIP = 77  # ctest SKIP_RETURN_CODE: a tool is missing on this machine
-WAIT_S = 15  # bound of every wait for a daemon or client
+# Bounds of waits, generous for a busy machine and scaled by
+# POPPER_TEST_TIME_SCALE (tests/crash/waits.py): a wait ends as soon as what
+# it waits for happens, so only a failure takes this long.
+WAIT_S = scaled(30)  # for a daemon, a reply, a process title, a client's server
+RUN_S = scaled(120)  # for a client or tool to run to completion
 
 
 def fail(text):
@@ -427,7 +432,7 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
-def run(cmd, timeout=60, **kw):
+def run(cmd, timeout=RUN_S, **kw):
     """Runs a client to completion (bounded); returns CompletedProcess."""
     try:
         return subprocess.run(cmd, capture_output=True, timeout=timeout, **kw)
@@ -445,22 +450,6 @@ def wait_until(what, predicate, timeout=WAIT_S, interval=0.02):
         if time.time() > deadline:
             fail("timed out after %ds waiting for %s" % (timeout, what))
         time.sleep(interval)
-
-
-def children_of(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold blanks and parentheses.
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            out.append(int(entry))
-    return out
 
 
 def proc_title(pid):
@@ -581,8 +570,9 @@ def free_port():
     fail("no free port found")
 
 
-def greeting(port, timeout=1.0, source="127.0.0.1"):
-    """The greeting line of a POP3 server on 127.0.0.1:port, or None."""
+def greeting(port, timeout=WAIT_S, source="127.0.0.1"):
+    """The greeting line of a POP3 server on 127.0.0.1:port, or None. A short
+    `timeout` checks that nothing answers."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout,
                                       source_address=(source, 0)) as s:

@@ -23,14 +23,14 @@ namespace {
 constexpr uid_t kRootTestUid = 65534;
 constexpr gid_t kRootTestGid = 65534;
 // SHA-512 crypt at its minimum cost: about a millisecond per login.
-constexpr const char *kHashSetting = "$6$rounds=1000$popperdtest$";
+constexpr const char* kHashSetting = "$6$rounds=1000$popperdtest$";
 
-[[noreturn]] void fail(const std::string &what, const std::string &path) {
+[[noreturn]] void fail(const std::string& what, const std::string& path) {
     throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
 }
 
 std::string make_temp_dir() {
-    const char *base = std::getenv("TMPDIR");
+    const char* base = std::getenv("TMPDIR");
     std::string pattern = std::string(base && *base ? base : "/tmp") + "/popperd-test-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr)
         fail("mkdtemp", pattern);
@@ -39,13 +39,13 @@ std::string make_temp_dir() {
 
 std::string hash_password(std::string_view password) {
     auto data = std::make_unique<struct crypt_data>();
-    const char *hash = ::crypt_r(std::string(password).c_str(), kHashSetting, data.get());
+    const char* hash = ::crypt_r(std::string(password).c_str(), kHashSetting, data.get());
     if (hash == nullptr || hash[0] == '*')
         throw std::runtime_error("crypt_r failed");
     return hash;
 }
 
-void write_all_fd(int fd, std::string_view bytes, const std::string &path) {
+void write_all_fd(int fd, std::string_view bytes, const std::string& path) {
     while (!bytes.empty()) {
         ssize_t n = ::write(fd, bytes.data(), bytes.size());
         if (n < 0 && errno == EINTR)
@@ -58,7 +58,7 @@ void write_all_fd(int fd, std::string_view bytes, const std::string &path) {
 
 } // namespace
 
-std::optional<std::string> read_file(const std::string &path) {
+std::optional<std::string> read_file(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return std::nullopt;
@@ -76,7 +76,7 @@ std::optional<std::string> read_file(const std::string &path) {
     return text;
 }
 
-void write_file(const std::string &path, std::string_view bytes, mode_t mode) {
+void write_file(const std::string& path, std::string_view bytes, mode_t mode) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         fail("open", path);
@@ -84,7 +84,7 @@ void write_file(const std::string &path, std::string_view bytes, mode_t mode) {
     ::close(fd);
 }
 
-bool path_exists(const std::string &path) {
+bool path_exists(const std::string& path) {
     struct stat st {};
     return ::lstat(path.c_str(), &st) == 0;
 }
@@ -95,7 +95,7 @@ MailHost::MailHost()
     // Sessions run as the mailbox owner and must reach spool/ and drop/.
     if (::chmod(dir_.c_str(), 0755) != 0)
         fail("chmod", dir_);
-    for (const auto &sub : {spool_dir(), drop_dir()}) {
+    for (const auto& sub : {spool_dir(), drop_dir()}) {
         if (::mkdir(sub.c_str(), 0755) != 0)
             fail("mkdir", sub);
         give_to_mail_owner(sub);
@@ -107,7 +107,7 @@ MailHost::MailHost()
     };
     // ctest runs the listener and protocol suites a second time with pooled
     // pre-login processes (tests/CMakeLists.txt).
-    if (const char *pooled = std::getenv("POPPER_TEST_PREAUTH_PROCESS_CONNECTIONS"))
+    if (const char* pooled = std::getenv("POPPER_TEST_PREAUTH_PROCESS_CONNECTIONS"))
         config_.emplace_back("preauth_process_connections", pooled);
     write_config();
     write_users();
@@ -126,7 +126,7 @@ std::string MailHost::drop_path(std::string_view user) const {
     return drop_dir() + "/" + std::string(user) + ".pop";
 }
 
-void MailHost::give_to_mail_owner(const std::string &path) const {
+void MailHost::give_to_mail_owner(const std::string& path) const {
     if (::geteuid() != 0)
         return;
     if (::lchown(path.c_str(), uid_, gid_) != 0)
@@ -196,7 +196,7 @@ void MailHost::add_config(std::string_view key, std::string_view value) {
 }
 
 void MailHost::remove_config(std::string_view key) {
-    std::erase_if(config_, [&](const auto &entry) { return entry.first == key; });
+    std::erase_if(config_, [&](const auto& entry) { return entry.first == key; });
     write_config();
 }
 
@@ -206,7 +206,7 @@ void MailHost::write_config_text(std::string_view text) const {
 
 std::string MailHost::config_text() const {
     std::string text = "# written by the popperd test fixture MailHost\n";
-    for (const auto &[key, value] : config_)
+    for (const auto& [key, value] : config_)
         text += key + " = " + value + "\n";
     return text;
 }
@@ -217,12 +217,12 @@ void MailHost::write_config() const {
 
 void MailHost::write_users() const {
     std::string text = "# name:hash:uid:gid:gecos:home:mailbox\n";
-    for (const auto &line : users_lines_)
+    for (const auto& line : users_lines_)
         text += line + "\n";
     write_file(users_file(), text, 0600);
 }
 
-HeldSpoolLock::HeldSpoolLock(const MailHost &host, std::string_view user) {
+HeldSpoolLock::HeldSpoolLock(const MailHost& host, std::string_view user) {
     const std::string spool = host.spool_path(user);
     const std::string dotlock = spool + ".lock";
     bool created = wait_until([&] {

@@ -18,19 +18,19 @@
 namespace popper::test {
 
 // Reads a whole file; nullopt when it cannot be opened.
-std::optional<std::string> read_file(const std::string &path);
+std::optional<std::string> read_file(const std::string& path);
 // Creates or truncates `path` and writes `bytes`; throws on failure.
-void write_file(const std::string &path, std::string_view bytes, mode_t mode = 0600);
-bool path_exists(const std::string &path); // lstat: a dangling symlink exists
+void write_file(const std::string& path, std::string_view bytes, mode_t mode = 0600);
+bool path_exists(const std::string& path); // lstat: a dangling symlink exists
 
 class MailHost {
 public:
     MailHost();
     ~MailHost();
-    MailHost(const MailHost &) = delete;
-    MailHost &operator=(const MailHost &) = delete;
+    MailHost(const MailHost&) = delete;
+    MailHost& operator=(const MailHost&) = delete;
 
-    const std::string &dir() const { return dir_; }
+    const std::string& dir() const { return dir_; }
     std::string path(std::string_view name) const { return dir_ + "/" + std::string(name); }
     std::string spool_dir() const { return path("spool"); }
     std::string drop_dir() const { return path("drop"); }
@@ -45,7 +45,7 @@ public:
     uid_t mail_uid() const { return uid_; }
     gid_t mail_gid() const { return gid_; }
     // chown (lchown) to the mailbox owner when running as root; no-op otherwise.
-    void give_to_mail_owner(const std::string &path) const;
+    void give_to_mail_owner(const std::string& path) const;
 
     // Users file lines, hashed with SHA-512 crypt(3) and a fixed salt.
     void add_user(std::string_view name, std::string_view password);
@@ -86,10 +86,10 @@ private:
 // within kDefaultWait.
 class HeldSpoolLock {
 public:
-    HeldSpoolLock(const MailHost &host, std::string_view user);
+    HeldSpoolLock(const MailHost& host, std::string_view user);
     ~HeldSpoolLock();
-    HeldSpoolLock(const HeldSpoolLock &) = delete;
-    HeldSpoolLock &operator=(const HeldSpoolLock &) = delete;
+    HeldSpoolLock(const HeldSpoolLock&) = delete;
+    HeldSpoolLock& operator=(const HeldSpoolLock&) = delete;
 
     int spool_fd() const { return spool_fd_; } // open read-write, created if missing
 

@@ -43,11 +43,11 @@ void expect_crlf_line_ends(std::string_view wire) {
 
 } // namespace
 
-PopClient::PopClient(uint16_t port, const std::string &address) {
+PopClient::PopClient(uint16_t port, const std::string& address) {
     struct sockaddr_storage addr {};
     socklen_t len = 0;
-    auto *in = reinterpret_cast<struct sockaddr_in *>(&addr);
-    auto *in6 = reinterpret_cast<struct sockaddr_in6 *>(&addr);
+    auto* in = reinterpret_cast<struct sockaddr_in*>(&addr);
+    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&addr);
     if (::inet_pton(AF_INET, address.c_str(), &in->sin_addr) == 1) {
         in->sin_family = AF_INET;
         in->sin_port = htons(port);
@@ -63,7 +63,7 @@ PopClient::PopClient(uint16_t port, const std::string &address) {
     if (fd_ < 0)
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
     set_timeouts(fd_);
-    if (::connect(fd_, reinterpret_cast<struct sockaddr *>(&addr), len) != 0) {
+    if (::connect(fd_, reinterpret_cast<struct sockaddr*>(&addr), len) != 0) {
         std::string why = std::strerror(errno);
         ::close(fd_);
         fd_ = -1;
@@ -75,7 +75,7 @@ PopClient::PopClient(int connected_fd) : fd_(connected_fd) {
     set_timeouts(fd_);
 }
 
-PopClient::PopClient(PopClient &&other) noexcept
+PopClient::PopClient(PopClient&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)), pos_(other.pos_),
       eof_(other.eof_), failed_(other.failed_) {}
 

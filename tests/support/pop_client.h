@@ -3,6 +3,8 @@
 // daemon that hangs fails the test instead of blocking it.
 #pragma once
 
+#include "support/wait_until.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,15 +16,17 @@ namespace popper::test {
 
 class PopClient {
 public:
-    static constexpr std::chrono::seconds kReceiveTimeout{10};
+    // How long a read waits for the server: kDefaultWait, whole seconds.
+    static inline const std::chrono::seconds kReceiveTimeout =
+        std::chrono::duration_cast<std::chrono::seconds>(kDefaultWait);
 
     // Connects to address:port ("127.0.0.1", "::1"); throws when it cannot.
-    explicit PopClient(uint16_t port, const std::string &address = "127.0.0.1");
+    explicit PopClient(uint16_t port, const std::string& address = "127.0.0.1");
     // Takes ownership of a connected socket.
     explicit PopClient(int connected_fd);
-    PopClient(PopClient &&other) noexcept;
-    PopClient &operator=(PopClient &&) = delete;
-    PopClient(const PopClient &) = delete;
+    PopClient(PopClient&& other) noexcept;
+    PopClient& operator=(PopClient&&) = delete;
+    PopClient(const PopClient&) = delete;
     ~PopClient();
 
     int fd() const { return fd_; }

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+extern char** environ;
 
 namespace popper::test {
 
@@ -23,12 +23,12 @@ namespace {
 // Log and output files of one test process get distinct names.
 std::atomic<unsigned> next_file_number{0};
 
-std::string unique_file(const MailHost &host, std::string_view stem, std::string_view suffix) {
+std::string unique_file(const MailHost& host, std::string_view stem, std::string_view suffix) {
     return host.path(std::string(stem) + "-" + std::to_string(next_file_number++) +
                      std::string(suffix));
 }
 
-int open_or_throw(const std::string &path, int flags, mode_t mode = 0644) {
+int open_or_throw(const std::string& path, int flags, mode_t mode = 0644) {
     int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
     if (fd < 0)
         throw std::runtime_error("open " + path + ": " + std::strerror(errno));
@@ -37,9 +37,9 @@ int open_or_throw(const std::string &path, int flags, mode_t mode = 0644) {
 
 // Our environment minus systemd's socket-activation variables, which would
 // make popperd look for inherited sockets.
-std::vector<char *> child_environment() {
-    std::vector<char *> env;
-    for (char **e = environ; e && *e; ++e) {
+std::vector<char*> child_environment() {
+    std::vector<char*> env;
+    for (char** e = environ; e && *e; ++e) {
         std::string_view entry(*e);
         if (entry.starts_with("LISTEN_PID=") || entry.starts_with("LISTEN_FDS=") ||
             entry.starts_with("LISTEN_FDNAMES="))
@@ -53,7 +53,7 @@ std::vector<char *> child_environment() {
 // Starts POPPERD_BINARY with `args` and the given descriptors as 0, 1, 2, in
 // a process group of its own (so its sessions can be ended with it), with
 // default signal dispositions and an empty signal mask.
-pid_t spawn_popperd(const std::vector<std::string> &args, int in_fd, int out_fd, int err_fd) {
+pid_t spawn_popperd(const std::vector<std::string>& args, int in_fd, int out_fd, int err_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
@@ -76,11 +76,11 @@ pid_t spawn_popperd(const std::vector<std::string> &args, int in_fd, int out_fd,
     std::vector<std::string> storage;
     storage.emplace_back(POPPERD_BINARY);
     storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<char *> argv;
-    for (auto &arg : storage)
+    std::vector<char*> argv;
+    for (auto& arg : storage)
         argv.push_back(arg.data());
     argv.push_back(nullptr);
-    std::vector<char *> env = child_environment();
+    std::vector<char*> env = child_environment();
 
     pid_t pid = -1;
     int rc = ::posix_spawn(&pid, POPPERD_BINARY, &actions, &attr, argv.data(), env.data());
@@ -109,7 +109,7 @@ void kill_group(pid_t pid) {
     }
 }
 
-size_t count_listen_lines(const std::string &config_text) {
+size_t count_listen_lines(const std::string& config_text) {
     size_t count = 0;
     size_t pos = 0;
     while (pos < config_text.size()) {
@@ -154,7 +154,7 @@ std::string process_title(pid_t pid) {
     return cmdline->substr(0, cmdline->find('\0'));
 }
 
-Daemon::Daemon(const MailHost &host) : log_path_(unique_file(host, "popperd", ".log")) {
+Daemon::Daemon(const MailHost& host) : log_path_(unique_file(host, "popperd", ".log")) {
     int log_fd = open_or_throw(log_path_, O_WRONLY | O_CREAT | O_APPEND);
     int null_fd = open_or_throw("/dev/null", O_RDONLY);
     try {
@@ -189,12 +189,12 @@ Daemon::Daemon(const MailHost &host) : log_path_(unique_file(host, "popperd", ".
                                  std::to_string(kDefaultWait.count()) + " ms; its log:\n" +
                                  log_text());
     }
-    for (const auto &line : log_lines_with("listening on ")) {
+    for (const auto& line : log_lines_with("listening on ")) {
         std::string name = line.substr(line.find("listening on ") + 13);
         name = name.substr(0, name.find(' '));
         listen_names_.push_back(name);
     }
-    const std::string &first = listen_names_.front();
+    const std::string& first = listen_names_.front();
     port_ = static_cast<uint16_t>(std::stoul(first.substr(first.rfind(':') + 1)));
 }
 
@@ -236,7 +236,7 @@ std::optional<pid_t> Daemon::session_pid(size_t nth) const {
     if (lines.size() <= nth)
         return std::nullopt;
     // "popperd[PID]: info: connect: addr=127.0.0.1"
-    const std::string &line = lines[nth];
+    const std::string& line = lines[nth];
     size_t open = line.find('[');
     size_t close = line.find(']');
     if (open == std::string::npos || close == std::string::npos || close < open)
@@ -275,7 +275,7 @@ int Daemon::stop() {
     return 128 + SIGKILL;
 }
 
-InetdSession::InetdSession(const MailHost &host) : log_path_(unique_file(host, "inetd", ".log")) {
+InetdSession::InetdSession(const MailHost& host) : log_path_(unique_file(host, "inetd", ".log")) {
     int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener < 0)
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
@@ -283,9 +283,9 @@ InetdSession::InetdSession(const MailHost &host) : log_path_(unique_file(host, "
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
-    if (::bind(listener, reinterpret_cast<struct sockaddr *>(&addr), len) != 0 ||
+    if (::bind(listener, reinterpret_cast<struct sockaddr*>(&addr), len) != 0 ||
         ::listen(listener, 1) != 0 ||
-        ::getsockname(listener, reinterpret_cast<struct sockaddr *>(&addr), &len) != 0) {
+        ::getsockname(listener, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) {
         std::string why = std::strerror(errno);
         ::close(listener);
         throw std::runtime_error("listening on 127.0.0.1:0: " + why);
@@ -335,7 +335,7 @@ std::optional<int> InetdSession::wait_exit(std::chrono::milliseconds timeout) {
     return code;
 }
 
-RunResult run_popperd(const MailHost &host, const std::vector<std::string> &args) {
+RunResult run_popperd(const MailHost& host, const std::vector<std::string>& args) {
     const std::string out_path = unique_file(host, "run", ".out");
     const std::string err_path = unique_file(host, "run", ".err");
     int out_fd = open_or_throw(out_path, O_WRONLY | O_CREAT | O_TRUNC);

@@ -31,17 +31,17 @@ std::string process_title(pid_t pid);
 // "listening on ADDR:PORT" and throws (with the log) if it does not.
 class Daemon {
 public:
-    explicit Daemon(const MailHost &host);
+    explicit Daemon(const MailHost& host);
     ~Daemon(); // stop() if still running
-    Daemon(const Daemon &) = delete;
-    Daemon &operator=(const Daemon &) = delete;
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
 
     pid_t pid() const { return pid_; }
     // Port of the first listening address; listen_names() has them all as
     // logged: "127.0.0.1:40123", "[::1]:40124".
     uint16_t port() const { return port_; }
-    const std::vector<std::string> &listen_names() const { return listen_names_; }
-    const std::string &log_path() const { return log_path_; }
+    const std::vector<std::string>& listen_names() const { return listen_names_; }
+    const std::string& log_path() const { return log_path_; }
     std::string log_text() const;
     // Waits until the log contains `needle` (counting from the start).
     bool wait_for_log(std::string_view needle,
@@ -74,12 +74,12 @@ private:
 // popperd as its stdin and stdout (stderr goes to a log file).
 class InetdSession {
 public:
-    explicit InetdSession(const MailHost &host);
+    explicit InetdSession(const MailHost& host);
     ~InetdSession(); // SIGKILL if still running
-    InetdSession(const InetdSession &) = delete;
-    InetdSession &operator=(const InetdSession &) = delete;
+    InetdSession(const InetdSession&) = delete;
+    InetdSession& operator=(const InetdSession&) = delete;
 
-    PopClient &client() { return *client_; }
+    PopClient& client() { return *client_; }
     pid_t pid() const { return pid_; }
     std::string log_text() const;
     // Exit code of popperd once it ends; nullopt when it did not in time.
@@ -100,6 +100,6 @@ struct RunResult {
 
 // Runs popperd with `args` (e.g. {"-t", "-c", path}) to completion, stdin
 // from /dev/null, output captured through files in the host's directory.
-RunResult run_popperd(const MailHost &host, const std::vector<std::string> &args);
+RunResult run_popperd(const MailHost& host, const std::vector<std::string>& args);
 
 } // namespace popper::test

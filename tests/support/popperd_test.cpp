@@ -10,7 +10,7 @@ std::string PopperdTest::bye_reply(size_t messages_left) {
            (messages_left == 1 ? " message" : " messages") + " left)";
 }
 
-Daemon &PopperdTest::daemon() {
+Daemon& PopperdTest::daemon() {
     if (!daemon_)
         daemon_ = std::make_unique<Daemon>(host);
     return *daemon_;

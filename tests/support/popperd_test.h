@@ -22,16 +22,18 @@ class PopperdTest : public ::testing::Test {
 protected:
     static constexpr std::string_view kUser = "alice";
     static constexpr std::string_view kPassword = "wonderland";
-    // popperd's greeting (src/session/session.cpp).
+    // popperd's greeting, which the pre-login process sends on connect
+    // (RFC 1939 §4); no APOP timestamp follows, as the fixture offers no APOP.
     static constexpr std::string_view kGreeting = "+OK popperd ready";
 
     PopperdTest() { host.add_user(kUser, kPassword); }
 
-    // popperd's answer to QUIT in TRANSACTION (src/session/authorization.cpp).
+    // popperd's answer to QUIT in TRANSACTION, once UPDATE has removed the
+    // deleted messages (RFC 1939 §6).
     static std::string bye_reply(size_t messages_left);
 
     // The daemon, started with the config as it is at the first call.
-    Daemon &daemon();
+    Daemon& daemon();
     // A new connection whose greeting has been read and checked.
     PopClient connect();
     // connect(), then USER/PASS as alice; throws when the login is refused.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""APOP, SASL and plaintext policy on the real binary (issue 6 §2-4):
+"""APOP, SASL and plaintext policy on the real binary:
 RFC 1939 §7 APOP with the greeting's stamp, RFC 5034 AUTH with PLAIN (RFC
 4616), LOGIN and CRAM-MD5 (RFC 2195), initial responses, "*" cancel,
 malformed base64, CAPA's SASL line, allow_plaintext = no, the same reply for
@@ -19,6 +19,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
 from mailhost import (Checks, ListeningDaemon, MailHost, PopSession, message,  # noqa: E402
                       require_tools, USER, PASSWORD)
+from waits import scaled  # noqa: E402
 
 SECRET = "apop-secret"
 check = Checks("auth")
@@ -186,7 +187,7 @@ def main():
                         break
                 port = re.search(rb"127\.0\.0\.1:(\d+)", line)
                 for mech in ("PLAIN", "LOGIN", "CRAM-MD5"):
-                    r = subprocess.run(["curl", "-s", "--max-time", "20", "-u", "%s:%s" % (USER, PASSWORD if mech != "CRAM-MD5" else SECRET),
+                    r = subprocess.run(["curl", "-s", "--max-time", "%d" % scaled(30), "-u", "%s:%s" % (USER, PASSWORD if mech != "CRAM-MD5" else SECRET),
                                         "--login-options", "AUTH=" + mech,
                                         "pop3://127.0.0.1:%s/1" % port.group(1).decode()],
                                        capture_output=True)
@@ -194,7 +195,7 @@ def main():
                           "curl AUTH=%s fetches message 1 (rc %d)" % (mech, r.returncode))
             finally:
                 proc.terminate()
-                proc.wait(timeout=20)
+                proc.wait(timeout=scaled(30))
     finally:
         host.close()
 

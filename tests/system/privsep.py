@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Privilege separation (issue 6 §1), checked from /proc while a session runs
+"""Privilege separation, checked from /proc while a session runs
 as root: before login the process that reads the network runs as the
 unprivileged user with no supplementary groups, chrooted into
 preauth_chroot, unable to fork; the privileged process that checks the
@@ -16,6 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "crash"))
 from mailhost import (Checks, ListeningDaemon, MailHost, PopSession, login, message,  # noqa: E402
                       require_tools, USER, PASSWORD)
+from waits import scaled  # noqa: E402
 
 check = Checks("privsep")
 
@@ -92,7 +93,7 @@ def check_pooled(popperd, chroot_dir):
                 pst = status_of(sessions[0])
                 check(pst["Uid"] == [str(host.uid)] * 4,
                       "pooled: after login the session runs as the mailbox owner (Uid %s)" % pst["Uid"])
-                deadline = time.time() + 10
+                deadline = time.time() + scaled(30)
                 while title_of(pooled[0]) != "popperd: pre-login (idle)" and time.time() < deadline:
                     time.sleep(0.01)
                 check(title_of(pooled[0]) == "popperd: pre-login (idle)",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""users = system (issue 6 §6): a real Unix account made with useradd and
+"""users = system: a real Unix account made with useradd and
 chpasswd logs in with its password from /etc/shadow, the session runs as
 that account, the spool is spool_dir/NAME; a wrong password, a locked
 account (usermod -L) and root are all answered alike. Needs root (it adds

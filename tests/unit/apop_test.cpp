@@ -39,7 +39,7 @@ TEST(Apop, WrongSecretStampOrDigestFails) {
 }
 
 TEST(Apop, MalformedDigestFails) {
-    for (const char *digest :
+    for (const char* digest :
          {"", "c4c9334bac560ecc979e58001b3e22f", "c4c9334bac560ecc979e58001b3e22fbb",
           "c4c9334bac560ecc979e58001b3e22fg", " c4c9334bac560ecc979e58001b3e22f"})
         EXPECT_FALSE(verify_apop("tanstaaf", kRfc1939Stamp, digest)) << digest;
@@ -98,7 +98,7 @@ TEST(ApopSecretsLine, SecretIsEverythingAfterTheFirstColonVerbatim) {
 }
 
 TEST(ApopSecretsLine, CommentsAndBlankLinesAreNotEntries) {
-    for (const char *line : {"", "   ", "\t", "# tim:secret", "  # comment", "\r"}) {
+    for (const char* line : {"", "   ", "\t", "# tim:secret", "  # comment", "\r"}) {
         std::string why = "unset";
         EXPECT_FALSE(parse_apop_secret_line(line, why).has_value()) << line;
         EXPECT_EQ(why, "") << line;
@@ -124,12 +124,12 @@ class ApopSecretsFile : public ::testing::Test {
 protected:
     void SetUp() override { log_open(LogTarget::stderr_stream, LogLevel::info); }
 
-    void write(const std::string &text, mode_t mode = 0600) {
+    void write(const std::string& text, mode_t mode = 0600) {
         test::write_file(path_, text, mode);
         ASSERT_EQ(::chmod(path_.c_str(), mode), 0);
     }
 
-    Result<std::optional<std::string>> find_logged(std::string_view name, std::string &log) {
+    Result<std::optional<std::string>> find_logged(std::string_view name, std::string& log) {
         ::testing::internal::CaptureStderr();
         auto found = find_apop_secret(path_, name);
         log = ::testing::internal::GetCapturedStderr();

@@ -3,10 +3,10 @@
 #include "popper/auth_channel.h"
 #include "popper/io.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <string>
 #include <sys/socket.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,7 +96,8 @@ TEST(AuthChannel, LoginChallengesRoundTripWithAnyNumberOfCramChallenges) {
     for (size_t n : {0u, 1u, 3u, 1000u}) {
         Channel c;
         LoginChallenges sent{n % 2 ? "<1.2@host>" : "", {}};
-        for (size_t i = 0; i < n; ++i) sent.cram.push_back("<" + std::to_string(i) + ".9@host>");
+        for (size_t i = 0; i < n; ++i)
+            sent.cram.push_back("<" + std::to_string(i) + ".9@host>");
         ASSERT_TRUE(send_login_challenges(c.a.get(), sent));
         auto got = receive_login_challenges(c.b.get());
         ASSERT_TRUE(got) << got.error().message();
@@ -106,9 +107,9 @@ TEST(AuthChannel, LoginChallengesRoundTripWithAnyNumberOfCramChallenges) {
 }
 
 TEST(AuthChannel, MalformedLoginChallengesAreErrorsAndEofSaysThePeerIsGone) {
-    for (const std::string& bad : {std::string("CHALLENGES"), std::string("CHALLENGES\0", 11),
-                                   std::string("OK\0\0", 4), std::string("CHALLENGES\0<a>", 14),
-                                   std::string(300, '\0')}) {
+    for (const std::string& bad :
+         {std::string("CHALLENGES"), std::string("CHALLENGES\0", 11), std::string("OK\0\0", 4),
+          std::string("CHALLENGES\0<a>", 14), std::string(300, '\0')}) {
         Channel c;
         c.send_raw(bad);
         EXPECT_FALSE(receive_login_challenges(c.b.get())) << "accepted: " << bad;
@@ -122,15 +123,16 @@ TEST(AuthChannel, MalformedLoginChallengesAreErrorsAndEofSaysThePeerIsGone) {
 
 // The same open file, seen through two descriptors.
 bool same_file(int a, int b) {
-    struct stat sa {}, sb {};
+    struct stat sa {
+    }, sb{};
     return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
            sa.st_ino == sb.st_ino;
 }
 
 TEST(AuthChannel, ConnectionPassesBothDescriptorsAndThePeerAddress) {
     Channel control, client, channel;
-    ASSERT_TRUE(send_preauth_connection(control.a.get(), client.a.get(), channel.a.get(),
-                                        "2001:db8::1"));
+    ASSERT_TRUE(
+        send_preauth_connection(control.a.get(), client.a.get(), channel.a.get(), "2001:db8::1"));
     auto got = receive_preauth_connection(control.b.get());
     ASSERT_TRUE(got && *got) << (got ? "EOF" : got.error().message());
     EXPECT_EQ((*got)->peer_address, "2001:db8::1");
@@ -153,7 +155,8 @@ TEST(AuthChannel, ConnectionWithoutItsTwoDescriptorsIsRefusedAndWhatCameIsClosed
     // None of the passed copies stayed open in this process: only ours is.
     int before = 0;
     for (int fd = 0; fd < 1024; ++fd)
-        if (fd != client.a.get() && same_file(fd, client.a.get())) ++before;
+        if (fd != client.a.get() && same_file(fd, client.a.get()))
+            ++before;
     EXPECT_EQ(before, 0);
     control.a.reset();
     auto eof = receive_preauth_connection(control.b.get());

@@ -15,7 +15,7 @@ namespace {
 
 const std::string kSource = "/etc/popperd/popperd.conf";
 
-Config parse_ok(const std::string &text) {
+Config parse_ok(const std::string& text) {
     auto config = parse_config(text, kSource);
     if (!config) {
         ADD_FAILURE() << config.error().message();
@@ -24,13 +24,13 @@ Config parse_ok(const std::string &text) {
     return std::move(*config);
 }
 
-std::string parse_error(const std::string &text) {
+std::string parse_error(const std::string& text) {
     auto config = parse_config(text, kSource);
     EXPECT_FALSE(config.has_value()) << "parsed: " << text.substr(0, 80);
     return config ? std::string() : config.error().message();
 }
 
-Config defaults_from(const std::string &source) {
+Config defaults_from(const std::string& source) {
     Config config;
     config.source_path = source;
     return config;
@@ -279,7 +279,7 @@ TEST(Config, SecondsKeysRejectMilliseconds) {
 }
 
 TEST(Config, RejectsBadDuration) {
-    for (const char *bad : {"ten", "10 m", "10min", "-5", "+5", "1.5h", "m", "10sec", "0x10"}) {
+    for (const char* bad : {"ten", "10 m", "10min", "-5", "+5", "1.5h", "m", "10sec", "0x10"}) {
         EXPECT_EQ(parse_error(std::string("lock_timeout = ") + bad + "\n"),
                   kSource + ":1: lock_timeout: '" + bad +
                       "' is not a duration such as 600, 600s, 10m or 1h");
@@ -337,7 +337,7 @@ TEST(Config, RejectsZeroCounts) {
 }
 
 TEST(Config, RejectsBadNumber) {
-    for (const char *bad : {"-1", "+1", "1e3", "12abc", "0x10", "ten", "1 000"}) {
+    for (const char* bad : {"-1", "+1", "1e3", "12abc", "0x10", "ten", "1 000"}) {
         EXPECT_EQ(parse_error(std::string("max_sessions = ") + bad + "\n"),
                   kSource + ":1: max_sessions: '" + bad + "' is not a number");
     }
@@ -396,10 +396,10 @@ TEST(Config, ParsesEveryLogLevel) {
 }
 
 TEST(Config, AcceptsEveryBooleanSpelling) {
-    for (const char *yes : {"yes", "true", "on", "1"}) {
+    for (const char* yes : {"yes", "true", "on", "1"}) {
         EXPECT_TRUE(parse_ok(std::string("enable_last = ") + yes + "\n").enable_last) << yes;
     }
-    for (const char *no : {"no", "false", "off", "0"}) {
+    for (const char* no : {"no", "false", "off", "0"}) {
         EXPECT_FALSE(parse_ok(std::string("enable_last = ") + no + "\n").enable_last) << no;
     }
     EXPECT_EQ(parse_error("enable_last = maybe\n"),
@@ -456,7 +456,7 @@ TEST(Config, QuotesBadValueShortAndEscaped) {
 TEST(Config, RejectsBinaryGarbage) {
     std::mt19937 random(1939);
     std::string garbage(4096, '\0');
-    for (auto &c : garbage)
+    for (auto& c : garbage)
         c = static_cast<char>(random());
     EXPECT_EQ(parse_error(garbage).rfind(kSource + ":", 0), 0u);
 }
@@ -464,7 +464,7 @@ TEST(Config, RejectsBinaryGarbage) {
 TEST(Config, RejectsMegabyteOfGarbage) {
     std::mt19937 random(110);
     std::string garbage(1024 * 1024, '\0');
-    for (auto &c : garbage)
+    for (auto& c : garbage)
         c = static_cast<char>(random() % 64 + ' '); // printable, one line
     EXPECT_EQ(parse_error(garbage), kSource + ":1: line longer than 4096 octets");
     for (size_t i = 0; i < garbage.size(); i += 100)
@@ -521,7 +521,8 @@ TEST(Config, ReadsAuthenticationKeys) {
     EXPECT_EQ(config.auth_mechanisms, (std::vector<std::string>{"CRAM-MD5", "PLAIN"}));
     EXPECT_TRUE(parse_ok("auth_mechanisms =\n").auth_mechanisms.empty());
     EXPECT_EQ(parse_error("auth_mechanisms = PLAIN GSSAPI\n"),
-              kSource + ":1: auth_mechanisms: 'GSSAPI' is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
+              kSource +
+                  ":1: auth_mechanisms: 'GSSAPI' is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
     EXPECT_EQ(parse_error("auth_mechanisms = PLAIN plain\n"),
               kSource + ":1: auth_mechanisms: PLAIN is listed twice");
 }

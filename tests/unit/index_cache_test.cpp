@@ -24,7 +24,7 @@ using test::write_file;
 // A mailbox on disk, open, with its fstat and its index.
 class Mailbox {
 public:
-    Mailbox(const test::MailHost &host, std::string_view bytes, std::string name = "mbox")
+    Mailbox(const test::MailHost& host, std::string_view bytes, std::string name = "mbox")
         : path_(host.path(name)) {
         write_file(path_, bytes);
         fd_ = open_file(path_, O_RDONLY).value().release();
@@ -37,10 +37,10 @@ public:
     ~Mailbox() { ::close(fd_); }
     void restat() { st_ = stat_fd(fd_, path_).value(); }
 
-    const std::string &path() const { return path_; }
+    const std::string& path() const { return path_; }
     int fd() const { return fd_; }
-    const struct stat &st() const { return st_; }
-    const MboxIndex &index() const { return index_; }
+    const struct stat& st() const { return st_; }
+    const MboxIndex& index() const { return index_; }
 
 private:
     std::string path_;
@@ -49,7 +49,7 @@ private:
     MboxIndex index_;
 };
 
-void expect_same_index(const MboxIndex &loaded, const MboxIndex &indexed) {
+void expect_same_index(const MboxIndex& loaded, const MboxIndex& indexed) {
     EXPECT_EQ(loaded.file_size, indexed.file_size);
     ASSERT_EQ(loaded.messages.size(), indexed.messages.size());
     for (size_t i = 0; i < indexed.messages.size(); ++i) {
@@ -71,20 +71,20 @@ void expect_same_index(const MboxIndex &loaded, const MboxIndex &indexed) {
 }
 
 // What load_index_cache says, as one of "index", "none" or "error: ...".
-std::string load_outcome(const std::string &cache, const Mailbox &mbox) {
+std::string load_outcome(const std::string& cache, const Mailbox& mbox) {
     auto loaded = load_index_cache(cache, mbox.fd(), mbox.st());
     if (!loaded)
         return "error: " + loaded.error().message();
     return loaded->has_value() ? "index" : "none";
 }
 
-std::optional<MboxIndex> load_ok(const std::string &cache, const Mailbox &mbox) {
+std::optional<MboxIndex> load_ok(const std::string& cache, const Mailbox& mbox) {
     auto loaded = load_index_cache(cache, mbox.fd(), mbox.st());
     EXPECT_TRUE(loaded.has_value()) << loaded.error().message();
     return loaded ? std::move(*loaded) : std::nullopt;
 }
 
-void save_ok(const std::string &cache, const Mailbox &mbox) {
+void save_ok(const std::string& cache, const Mailbox& mbox) {
     auto saved = save_index_cache(cache, mbox.index(), mbox.st());
     ASSERT_TRUE(saved.has_value()) << saved.error().message();
 }
@@ -115,7 +115,7 @@ TEST(IndexCache, RoundTripEqualsIndexOfTheMailbox) {
         "From a\n\n\n\n\nx",
         kMixedMailbox,
     };
-    for (const std::string &bytes : mailboxes) {
+    for (const std::string& bytes : mailboxes) {
         Mailbox mbox(host, bytes);
         const std::string cache = host.path("cache");
         save_ok(cache, mbox);
@@ -246,14 +246,14 @@ TEST(IndexCache, EveryChangeOfTheMailboxStateIsStale) {
     Mailbox mbox(host, kMixedMailbox);
     const std::string cache = host.path("cache");
     save_ok(cache, mbox);
-    const std::vector<std::function<void(struct stat &)>> changes = {
-        [](struct stat &st) { st.st_dev += 1; },
-        [](struct stat &st) { st.st_ino += 1; },
-        [](struct stat &st) { st.st_size -= 1; },
-        [](struct stat &st) { st.st_mtim.tv_sec += 1; },
-        [](struct stat &st) { st.st_mtim.tv_nsec = (st.st_mtim.tv_nsec + 1) % 1000000000; },
-        [](struct stat &st) { st.st_ctim.tv_sec -= 1; },
-        [](struct stat &st) { st.st_ctim.tv_nsec = (st.st_ctim.tv_nsec + 1) % 1000000000; },
+    const std::vector<std::function<void(struct stat&)>> changes = {
+        [](struct stat& st) { st.st_dev += 1; },
+        [](struct stat& st) { st.st_ino += 1; },
+        [](struct stat& st) { st.st_size -= 1; },
+        [](struct stat& st) { st.st_mtim.tv_sec += 1; },
+        [](struct stat& st) { st.st_mtim.tv_nsec = (st.st_mtim.tv_nsec + 1) % 1000000000; },
+        [](struct stat& st) { st.st_ctim.tv_sec -= 1; },
+        [](struct stat& st) { st.st_ctim.tv_nsec = (st.st_ctim.tv_nsec + 1) % 1000000000; },
     };
     for (size_t k = 0; k < changes.size(); ++k) {
         struct stat st = mbox.st();
@@ -377,7 +377,7 @@ public:
         reseal_index_cache(bytes);
         return bytes;
     }
-    std::string &bytes() { return bytes_; }
+    std::string& bytes() { return bytes_; }
 
 private:
     std::string bytes_;
@@ -387,7 +387,7 @@ enum Field { kFromLine, kStart, kEnd, kPopSize };
 
 struct Breakage {
     std::string name;
-    std::function<void(CacheFile &)> apply;
+    std::function<void(CacheFile&)> apply;
 };
 
 TEST(IndexCache, ResealedInvalidIndexesAreNone) {
@@ -402,61 +402,61 @@ TEST(IndexCache, ResealedInvalidIndexesAreNone) {
     ASSERT_EQ(valid.count(2), 2u);
     using F = CacheFile;
     const std::vector<Breakage> breakages = {
-        {"other version", [](F &f) { f.set(8, f.get(8) + 1); }},
-        {"other magic", [](F &f) { f.set(0, f.get(0) ^ 1); }},
-        {"first message not at 0", [](F &f) { f.set(F::entry(0, kFromLine), 1); }},
+        {"other version", [](F& f) { f.set(8, f.get(8) + 1); }},
+        {"other magic", [](F& f) { f.set(0, f.get(0) ^ 1); }},
+        {"first message not at 0", [](F& f) { f.set(F::entry(0, kFromLine), 1); }},
         {"From_ line shorter than \"From \"",
-         [](F &f) { f.set(F::entry(1, kStart), f.get(F::entry(1, kFromLine)) + 4); }},
+         [](F& f) { f.set(F::entry(1, kStart), f.get(F::entry(1, kFromLine)) + 4); }},
         {"end before start",
-         [](F &f) { f.set(F::entry(1, kEnd), f.get(F::entry(1, kStart)) - 1); }},
-        {"end past the file", [&](F &f) { f.set(F::entry(last, kEnd), size + 1); }},
+         [](F& f) { f.set(F::entry(1, kEnd), f.get(F::entry(1, kStart)) - 1); }},
+        {"end past the file", [&](F& f) { f.set(F::entry(last, kEnd), size + 1); }},
         {"overlapping messages",
-         [](F &f) { f.set(F::entry(0, kEnd), f.get(F::entry(1, kFromLine))); }},
+         [](F& f) { f.set(F::entry(0, kEnd), f.get(F::entry(1, kFromLine))); }},
         {"gap wider than a separator",
-         [](F &f) { f.set(F::entry(0, kEnd), f.get(F::entry(0, kEnd)) - 2); }},
+         [](F& f) { f.set(F::entry(0, kEnd), f.get(F::entry(0, kEnd)) - 2); }},
         {"garbage after the last message",
-         [&](F &f) { f.set(F::entry(last, kEnd), f.get(F::entry(last, kEnd)) - 3); }},
+         [&](F& f) { f.set(F::entry(last, kEnd), f.get(F::entry(last, kEnd)) - 3); }},
         {"pop_size too large",
-         [](F &f) {
+         [](F& f) {
              f.set(F::entry(1, kPopSize),
                    2 * (f.get(F::entry(1, kEnd)) - f.get(F::entry(1, kStart))) + 3);
          }},
-        {"pop_size too small", [](F &f) { f.set(F::entry(1, kPopSize), 1); }},
+        {"pop_size too small", [](F& f) { f.set(F::entry(1, kPopSize), 1); }},
         {"one message more than the file holds",
-         [](F &f) { f.set(kIndexCacheCountsOffset, f.count(0) + 1); }},
+         [](F& f) { f.set(kIndexCacheCountsOffset, f.count(0) + 1); }},
         {"more messages than the mailbox could hold",
-         [&](F &f) {
+         [&](F& f) {
              f.set(kIndexCacheCountsOffset, size);
              f.bytes().insert(F::entry(last + 1, 0),
                               std::string((size - last - 1) * sizeof(MessageEntry), '\0'));
          }},
         {"repeat row past the last message",
-         [&](F &f) { f.set32(f.repeat_row(1), static_cast<uint32_t>(last + 1)); }},
-        {"repeat of 0", [](F &f) { f.set32(f.repeat_row(0) + 4, 0); }},
+         [&](F& f) { f.set32(f.repeat_row(1), static_cast<uint32_t>(last + 1)); }},
+        {"repeat of 0", [](F& f) { f.set32(f.repeat_row(0) + 4, 0); }},
         {"repeat rows out of order",
-         [](F &f) {
+         [](F& f) {
              uint64_t a = f.get(f.repeat_row(0)), b = f.get(f.repeat_row(1));
              f.set(f.repeat_row(0), b);
              f.set(f.repeat_row(1), a);
          }},
         {"X-UIDL row past the last message",
-         [&](F &f) { f.set32(f.x_uidl_row(1), static_cast<uint32_t>(last + 1)); }},
+         [&](F& f) { f.set32(f.x_uidl_row(1), static_cast<uint32_t>(last + 1)); }},
         {"X-UIDL rows out of order",
-         [](F &f) { f.set32(f.x_uidl_row(1), f.get32(f.x_uidl_row(0))); }},
-        {"first X-UIDL not at offset 0", [](F &f) { f.set32(f.x_uidl_row(0) + 4, 1); }},
+         [](F& f) { f.set32(f.x_uidl_row(1), f.get32(f.x_uidl_row(0))); }},
+        {"first X-UIDL not at offset 0", [](F& f) { f.set32(f.x_uidl_row(0) + 4, 1); }},
         {"X-UIDL of 71 octets",
-         [](F &f) { f.set32(f.x_uidl_row(1) + 4, f.get32(f.x_uidl_row(1) + 4) - 1); }},
-        {"empty X-UIDL", [](F &f) { f.set32(f.x_uidl_row(1) + 4, f.get32(f.x_uidl_row(0) + 4)); }},
-        {"X-UIDL with a space", [](F &f) { f.bytes()[f.x_uidl_octet(3)] = ' '; }},
-        {"X-UIDL with DEL", [](F &f) { f.bytes()[f.x_uidl_octet(0)] = '\x7f'; }},
+         [](F& f) { f.set32(f.x_uidl_row(1) + 4, f.get32(f.x_uidl_row(1) + 4) - 1); }},
+        {"empty X-UIDL", [](F& f) { f.set32(f.x_uidl_row(1) + 4, f.get32(f.x_uidl_row(0) + 4)); }},
+        {"X-UIDL with a space", [](F& f) { f.bytes()[f.x_uidl_octet(3)] = ' '; }},
+        {"X-UIDL with DEL", [](F& f) { f.bytes()[f.x_uidl_octet(0)] = '\x7f'; }},
         {"message with both a repeat and an X-UIDL",
-         [](F &f) { f.set32(f.repeat_row(0), f.get32(f.x_uidl_row(0))); }},
-        {"non-zero padding", [](F &f) { f.bytes()[f.x_uidl_octet(f.count(3))] = 'p'; }},
+         [](F& f) { f.set32(f.repeat_row(0), f.get32(f.x_uidl_row(0))); }},
+        {"non-zero padding", [](F& f) { f.bytes()[f.x_uidl_octet(f.count(3))] = 'p'; }},
     };
     ASSERT_NE(valid.count(3) % 8, 0u) << "the padding case needs padding";
     write_file(cache, valid.sealed());
     ASSERT_EQ(load_outcome(cache, mbox), "index");
-    for (const Breakage &b : breakages) {
+    for (const Breakage& b : breakages) {
         CacheFile broken = valid;
         b.apply(broken);
         write_file(cache, broken.sealed());
@@ -490,7 +490,7 @@ TEST(IndexCache, MailboxWithoutFromWhereTheCacheSaysIsNone) {
     last[bytes.find("From b")] = 'f';
     before_last[bytes.find("From b") - 1] = 'x';
     from_line_end[bytes.find("From b") + 6] = ' ';
-    for (const std::string &other : {first, last, before_last, from_line_end}) {
+    for (const std::string& other : {first, last, before_last, from_line_end}) {
         write_file(host.path("other"), other);
         int fd = ::open(host.path("other").c_str(), O_RDONLY | O_CLOEXEC);
         ASSERT_GE(fd, 0);

@@ -26,20 +26,20 @@ MboxIndex index_of(std::string_view mbox) {
     return index ? std::move(index).value() : MboxIndex{};
 }
 
-std::string_view stored(std::string_view mbox, const MessageEntry &entry) {
+std::string_view stored(std::string_view mbox, const MessageEntry& entry) {
     return mbox.substr(entry.start, entry.end - entry.start);
 }
 
-std::vector<std::string> uidls_of(const MboxIndex &index) {
+std::vector<std::string> uidls_of(const MboxIndex& index) {
     std::vector<std::string> uidls;
     for (size_t i = 0; i < index.messages.size(); ++i)
         uidls.push_back(index.uidl(i));
     return uidls;
 }
 
-void expect_unique_valid_uidls(const MboxIndex &index) {
+void expect_unique_valid_uidls(const MboxIndex& index) {
     std::set<std::string> seen;
-    for (const std::string &uidl : uidls_of(index)) {
+    for (const std::string& uidl : uidls_of(index)) {
         EXPECT_TRUE(seen.insert(uidl).second) << "duplicate UIDL " << uidl;
         EXPECT_GE(uidl.size(), 1u);
         EXPECT_LE(uidl.size(), kMaxUidlOctets);
@@ -73,7 +73,7 @@ std::string mboxrd_message(std::string_view from_line, std::string_view content,
 class TempFile {
 public:
     explicit TempFile(std::string_view content) {
-        const char *dir = std::getenv("TMPDIR");
+        const char* dir = std::getenv("TMPDIR");
         path_ = std::string(dir ? dir : "/tmp") + "/mbox_index_test.XXXXXX";
         fd_.reset(::mkstemp(path_.data()));
         EXPECT_TRUE(fd_) << "mkstemp " << path_;
@@ -81,7 +81,7 @@ public:
     }
     ~TempFile() { ::unlink(path_.c_str()); }
     int fd() const { return fd_.get(); }
-    const std::string &path() const { return path_; }
+    const std::string& path() const { return path_; }
 
 private:
     std::string path_;
@@ -111,7 +111,7 @@ TEST(MboxIndex, SingleMessageEntryFields) {
     std::string mbox = "From a@b Mon Jan  1 00:00:00 2024\nSubject: s\n\nbody\n";
     MboxIndex index = index_of(mbox);
     ASSERT_EQ(index.messages.size(), 1u);
-    const MessageEntry &m = index.messages[0];
+    const MessageEntry& m = index.messages[0];
     EXPECT_EQ(m.from_line, 0u);
     EXPECT_EQ(m.start, 34u);
     EXPECT_EQ(m.end, mbox.size());
@@ -196,7 +196,7 @@ TEST(MboxIndex, EmptyMessages) {
     std::string mbox = "From a\n\nFrom b\n\nFrom c\n";
     MboxIndex index = index_of(mbox);
     ASSERT_EQ(index.messages.size(), 3u);
-    for (const MessageEntry &m : index.messages) {
+    for (const MessageEntry& m : index.messages) {
         EXPECT_EQ(m.stored_length(), 0u);
         EXPECT_EQ(m.pop_size, 0u);
     }
@@ -240,7 +240,7 @@ TEST(MboxIndex, PopSizeCountsUnescapedCrlfForm) {
 TEST(MboxIndex, PopSizeAgreesWithWireModule) {
     std::string mbox = "From a\nS: 1\r\n\r\nx\r\ry\n.\n>From q\n\nFrom b\nA\nB";
     MboxIndex index = index_of(mbox);
-    for (const MessageEntry &m : index.messages) {
+    for (const MessageEntry& m : index.messages) {
         std::string_view s = stored(mbox, m);
         EXPECT_EQ(m.pop_size, pop_size_of(s));
         EXPECT_EQ(m.pop_size, encode_message(s).size() - 3 - (s.find("\n.") != s.npos ? 1 : 0));
@@ -249,7 +249,7 @@ TEST(MboxIndex, PopSizeAgreesWithWireModule) {
 
 // --- whole mailboxes --------------------------------------------------------
 
-std::string random_content(std::mt19937 &rng) {
+std::string random_content(std::mt19937& rng) {
     static const std::vector<std::string> pieces = {
         "From ", ">From ", "From",         "\n",  "\n",   "\n\n", "\r\n",
         ".",     "x",      "Subject: s\n", "\0"s, "\xfe", " ",    "text text text"};
@@ -273,7 +273,7 @@ TEST(MboxIndex, ReturnsTheMessagesItWasBuiltFrom) {
         std::vector<std::string> contents(rng() % 12);
         std::string mbox;
         bool crlf = round % 3 == 0;
-        for (std::string &content : contents) {
+        for (std::string& content : contents) {
             content = random_content(rng);
             mbox += mboxrd_message("From sender@example.org Tue Mar  5 10:00:00 2024", content,
                                    crlf ? "\r\n" : "\n");
@@ -299,7 +299,7 @@ TEST(MboxIndex, GarbageAfterFromDoesNotBreakInvariants) {
         MboxIndex index = index_of(mbox);
         ASSERT_FALSE(index.messages.empty());
         uint64_t previous_end = 0;
-        for (const MessageEntry &m : index.messages) {
+        for (const MessageEntry& m : index.messages) {
             ASSERT_GE(m.from_line, previous_end);
             ASSERT_TRUE(mbox.substr(m.from_line).starts_with("From "));
             ASSERT_LE(m.from_line, m.start);
@@ -354,7 +354,7 @@ TEST(MboxIndex, IndexesFileLargerThanBuffer) {
     auto index = index_mbox_file(file.fd(), mbox.size(), file.path());
     ASSERT_TRUE(index.has_value()) << index.error().message();
     ASSERT_EQ(index->messages.size(), 6u);
-    for (const MessageEntry &m : index->messages) {
+    for (const MessageEntry& m : index->messages) {
         EXPECT_EQ(stored(mbox, m), "S: x\n\n" + body);
         EXPECT_EQ(m.pop_size, pop_size_of("S: x\n\n" + body));
     }
@@ -378,7 +378,7 @@ TEST(MboxIndex, IndexesOnlyTheGivenSize) {
     EXPECT_EQ(stored(mbox, index->messages[0]), "S: 1\n\nbody\n");
 }
 
-void expect_same_index(const MboxIndex &a, const MboxIndex &b) {
+void expect_same_index(const MboxIndex& a, const MboxIndex& b) {
     ASSERT_EQ(a.messages.size(), b.messages.size());
     for (size_t i = 0; i < a.messages.size(); ++i) {
         EXPECT_EQ(a.messages[i].from_line, b.messages[i].from_line);
@@ -476,7 +476,7 @@ bool is_rewritten_field(std::string_view line) {
 // without its line ending and followed by "\n", except the fields MUAs
 // rewrite and their continuations; at most 64 KiB of the From_ line and 64
 // KiB of header lines (line endings counted) are read.
-std::array<uint8_t, 16> reference_digest(const std::vector<std::string_view> &lines, size_t from,
+std::array<uint8_t, 16> reference_digest(const std::vector<std::string_view>& lines, size_t from,
                                          size_t end) {
     constexpr size_t kMax = 64 * 1024;
     Md5 md5;
@@ -533,11 +533,12 @@ std::vector<ReferenceEntry> reference_index(std::string_view data) {
 
 // Mailboxes that put what the block scan looks at (LF, CR, '>' and 'F' at
 // line starts, empty lines before "From ") anywhere, among long plain runs.
-std::string nasty_mbox(std::mt19937 &rng) {
+std::string nasty_mbox(std::mt19937& rng) {
     static const std::vector<std::string> lines = {
-        "\n", "\r\n", "\r\r\n", "\r", ">From x\n", ">>From \r\n", ">From", ">Fro\n", ">\n",
-        ">>>x\n", "From x\n", "From \n", "From", "Fro\n", "F\n", "Fxx\r\n", "\0\n"s, "\xff\n",
-        ".\n", ".From x\n", " From x\n", "\n\n", "From\n", "\r\nFrom x\n", "a\rFrom x\n"};
+        "\n",     "\r\n",    "\r\r\n",       "\r",         ">From x\n", ">>From \r\n", ">From",
+        ">Fro\n", ">\n",     ">>>x\n",       "From x\n",   "From \n",   "From",        "Fro\n",
+        "F\n",    "Fxx\r\n", "\0\n"s,        "\xff\n",     ".\n",       ".From x\n",   " From x\n",
+        "\n\n",   "From\n",  "\r\nFrom x\n", "a\rFrom x\n"};
     std::string mbox = "From first@example.org\n";
     for (size_t n = rng() % 120; n > 0; --n) {
         switch (rng() % 4) {
@@ -564,20 +565,20 @@ std::string nasty_mbox(std::mt19937 &rng) {
     return mbox;
 }
 
-void expect_reference_index(const Result<MboxIndex> &index,
-                            const std::vector<ReferenceEntry> &expected, std::string_view mbox,
-                            size_t buffer, const char *path) {
+void expect_reference_index(const Result<MboxIndex>& index,
+                            const std::vector<ReferenceEntry>& expected, std::string_view mbox,
+                            size_t buffer, const char* path) {
     ASSERT_TRUE(index.has_value()) << index.error().message();
     ASSERT_EQ(index->messages.size(), expected.size())
         << path << " buffer " << buffer << " " << testing::PrintToString(mbox);
     for (size_t i = 0; i < expected.size(); ++i) {
-        const MessageEntry &m = index->messages[i];
-        const ReferenceEntry &e = expected[i];
+        const MessageEntry& m = index->messages[i];
+        const ReferenceEntry& e = expected[i];
         ASSERT_TRUE(m.from_line == e.from_line && m.start == e.start && m.end == e.end &&
                     m.pop_size == e.pop_size)
-            << path << " buffer " << buffer << " message " << i << ": from " << m.from_line
-            << "/" << e.from_line << " start " << m.start << "/" << e.start << " end " << m.end
-            << "/" << e.end << " pop " << m.pop_size << "/" << e.pop_size << " "
+            << path << " buffer " << buffer << " message " << i << ": from " << m.from_line << "/"
+            << e.from_line << " start " << m.start << "/" << e.start << " end " << m.end << "/"
+            << e.end << " pop " << m.pop_size << "/" << e.pop_size << " "
             << testing::PrintToString(mbox);
         ASSERT_EQ(to_hex(m.uid_digest.data(), 16), to_hex(e.uid_digest.data(), 16))
             << path << " buffer " << buffer << " message " << i << " of " << expected.size()
@@ -629,7 +630,7 @@ TEST(MboxIndex, BodyScanAgreesWithReferenceOnLongMailboxes) {
 // digest input is around kMaxDeferredDigestOctets (4 KiB: the indexer
 // hashes those as it reads them instead of in a batch) or past 64 KiB,
 // and runs of tiny messages (more than a batch holds).
-std::string header_mbox(std::mt19937 &rng) {
+std::string header_mbox(std::mt19937& rng) {
     static const std::vector<std::string> fields = {"Subject: s",
                                                     "To: t@example.org",
                                                     "Status: RO",
@@ -723,8 +724,8 @@ TEST(MboxIndex, BodyScanFindsLineStartsAtEveryOffsetOfABlock) {
             mbox += std::string(150, 'q') + "\nend\n";
             std::vector<ReferenceEntry> expected = reference_index(mbox);
             for (size_t buffer : {16, 100, 200, 1000})
-                expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected,
-                                       mbox, buffer, "bytes");
+                expect_reference_index(index_mbox_bytes(mbox, "/test/mbox", buffer), expected, mbox,
+                                       buffer, "bytes");
         }
     }
 }
@@ -787,7 +788,7 @@ TEST(MboxIndex, UidlsStableWhenOtherMessagesRemoved) {
         messages.push_back(mboxrd_message("From u" + std::to_string(i),
                                           "Message-ID: <" + std::to_string(i) + "@x>\n\nb\n"));
     std::string all;
-    for (const auto &m : messages)
+    for (const auto& m : messages)
         all += m;
     MboxIndex full = index_of(all);
     std::string kept;
@@ -923,8 +924,8 @@ TEST(MboxIndex, SideTablesHoldOnlyTwinsAndKeptXUidls) {
 
 // The rule of MboxIndex::uidl() as a literal walk in file order with a set of
 // the UIDLs given so far: what the indexer computed before its side tables.
-std::vector<std::string> reference_uidls(const std::vector<std::string> &digests,
-                                         const std::vector<std::string> &x_uidls) {
+std::vector<std::string> reference_uidls(const std::vector<std::string>& digests,
+                                         const std::vector<std::string>& x_uidls) {
     std::set<std::string> given;
     std::vector<std::string> uidls;
     for (size_t i = 0; i < digests.size(); ++i) {
@@ -946,7 +947,7 @@ TEST(MboxIndex, UidlsEqualLiteralRuleWhenXUidlsSpellComputedOnes) {
     const std::vector<std::string> plain = {"From a\nSubject: 1\n", "From a\nSubject: 2\n",
                                             "From b\nSubject: 1\n"};
     std::vector<std::string> values = {"x1", "x2", md5_hex("absent")};
-    for (const std::string &p : plain) {
+    for (const std::string& p : plain) {
         values.push_back(md5_hex(p));
         for (int n = 2; n <= 5; ++n)
             values.push_back(md5_hex(p) + "-" + std::to_string(n));
@@ -970,7 +971,7 @@ TEST(MboxIndex, UidlsEqualLiteralRuleWhenXUidlsSpellComputedOnes) {
         ASSERT_EQ(uidls_of(index), reference_uidls(digests, x_uidls)) << mbox;
         for (size_t k = 1; k < index.repeats.size(); ++k)
             ASSERT_LT(index.repeats[k - 1].message, index.repeats[k].message);
-        for (const RepeatRow &row : index.repeats)
+        for (const RepeatRow& row : index.repeats)
             ASSERT_GT(row.repeat, 0u);
         for (size_t k = 1; k < index.x_uidls.size(); ++k)
             ASSERT_LT(index.x_uidls[k - 1].message, index.x_uidls[k].message);
@@ -1037,7 +1038,7 @@ TEST(MessageList, GrowsAcrossManyPagesKeepingEntries) {
         list.push_back(entry_numbered(n));
     ASSERT_EQ(list.size(), 100000u);
     uint64_t n = 0;
-    for (const MessageEntry &e : list) {
+    for (const MessageEntry& e : list) {
         ASSERT_EQ(e.from_line, n);
         ASSERT_EQ(e.pop_size, n + 3);
         ASSERT_EQ(e.uid_digest[0], static_cast<uint8_t>(n));

@@ -71,14 +71,14 @@ Digest scalar_md5(std::string_view data) {
     return md5.finish();
 }
 
-std::string random_octets(std::mt19937 &rng, size_t length) {
+std::string random_octets(std::mt19937& rng, size_t length) {
     std::string data(length, '\0');
-    for (char &c : data)
+    for (char& c : data)
         c = static_cast<char>(rng());
     return data;
 }
 
-void expect_each_equals_md5(const std::vector<std::string_view> &inputs) {
+void expect_each_equals_md5(const std::vector<std::string_view>& inputs) {
     std::vector<Digest> digests(inputs.size());
     md5_each(inputs, digests);
     for (size_t i = 0; i < inputs.size(); ++i)
@@ -98,7 +98,7 @@ TEST(Md5Each, MatchesRfc1321TestSuite) {
     std::vector<Digest> digests(inputs.size());
     md5_each(inputs, digests);
     std::vector<std::string> hex;
-    for (const Digest &d : digests)
+    for (const Digest& d : digests)
         hex.push_back(to_hex(d.data(), d.size()));
     EXPECT_EQ(hex, (std::vector<std::string>{
                        "d41d8cd98f00b204e9800998ecf8427e", "0cc175b9c0f1b6a831c399e269772661",

@@ -237,7 +237,7 @@ TEST(DovecotUidl, AnXUidAboveTheNextUidOrNotGrowingIsDropped) {
                        kFrom + "X-UID: 9\nSubject: 2\n\nb\n\n" +        // above it
                        kFrom + "X-UID: 1\nSubject: 3\n\nb\n\n" +        // not above 1
                        kFrom + "X-UID: 3\nSubject: 4\n\nb\n\n" +        // the next one
-                       kFrom + "X-UID: 2\nSubject: 5\n\nb\n";            // not above 3
+                       kFrom + "X-UID: 2\nSubject: 5\n\nb\n";           // not above 3
     EXPECT_EQ(uidls(mbox, UidlFormat::dovecot),
               (std::vector<std::string>{hex_pair(1, 100), own(mbox, 1), own(mbox, 2),
                                         hex_pair(3, 100), own(mbox, 4)}));

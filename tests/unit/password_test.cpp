@@ -11,20 +11,20 @@ namespace {
 
 // A real hash of `password` made here with the library, as an admin's tool would:
 // crypt_gensalt_rn with the library's own entropy, then crypt_r.
-std::string make_hash(const char *prefix, unsigned long cost, const std::string &password) {
+std::string make_hash(const char* prefix, unsigned long cost, const std::string& password) {
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
     if (crypt_gensalt_rn(prefix, cost, nullptr, 0, setting, sizeof setting) == nullptr)
         return {};
     auto data = std::make_unique<crypt_data>();
-    const char *hash = crypt_r(password.c_str(), setting, data.get());
+    const char* hash = crypt_r(password.c_str(), setting, data.get());
     if (hash == nullptr || hash[0] == '*')
         return {};
     return hash;
 }
 
 struct Scheme {
-    const char *name;
-    const char *prefix;
+    const char* name;
+    const char* prefix;
     unsigned long cost;
 };
 
@@ -35,7 +35,7 @@ const Scheme kSchemes[] = {
 };
 
 TEST(Password, AcceptsTheRightPasswordInEveryScheme) {
-    for (const auto &s : kSchemes) {
+    for (const auto& s : kSchemes) {
         const std::string hash = make_hash(s.prefix, s.cost, "correct horse");
         ASSERT_FALSE(hash.empty()) << s.name << " not supported by this libcrypt";
         EXPECT_TRUE(verify_password(hash, "correct horse")) << s.name << " " << hash;
@@ -43,10 +43,10 @@ TEST(Password, AcceptsTheRightPasswordInEveryScheme) {
 }
 
 TEST(Password, RejectsWrongPasswordsInEveryScheme) {
-    for (const auto &s : kSchemes) {
+    for (const auto& s : kSchemes) {
         const std::string hash = make_hash(s.prefix, s.cost, "correct horse");
         ASSERT_FALSE(hash.empty()) << s.name;
-        for (const char *wrong : {"", "correct hors", "correct horse ", "Correct horse", "x"})
+        for (const char* wrong : {"", "correct hors", "correct horse ", "Correct horse", "x"})
             EXPECT_FALSE(verify_password(hash, wrong)) << s.name << " accepted '" << wrong << "'";
     }
 }
@@ -92,7 +92,7 @@ TEST(Password, DisabledOrEmptyHashStillCostsACrypt) {
 TEST(Password, MalformedHashesNeverMatch) {
     const std::string hash = make_hash("$6$", 1000, "pw");
     const std::string setting_only = hash.substr(0, hash.rfind('$') + 1);
-    for (const std::string &bad :
+    for (const std::string& bad :
          {std::string("$6$"), std::string("$2b$04$short"), std::string("$y$$"),
           std::string("garbage"), std::string("$99$x$y"), std::string("ab"), setting_only,
           hash.substr(0, hash.size() - 1), hash + "x"})
@@ -142,7 +142,7 @@ TEST(Password, DummySettingKeepsSchemeAndCost) {
 }
 
 TEST(Password, DummySettingOfARealHashHasItsCost) {
-    for (const auto &s : kSchemes) {
+    for (const auto& s : kSchemes) {
         const std::string hash = make_hash(s.prefix, s.cost, "pw");
         const std::string dummy = dummy_setting_like(hash);
         // Same text up to the salt: scheme id and every cost parameter.
@@ -154,19 +154,19 @@ TEST(Password, DummySettingOfARealHashHasItsCost) {
 TEST(Password, DummySettingFallsBackToTheDefaultScheme) {
     const std::string fallback = dummy_setting_like("");
     EXPECT_TRUE(fallback.rfind("$y$", 0) == 0 || fallback.rfind("$6$", 0) == 0) << fallback;
-    for (const char *unknown : {"garbage", "$", "$$", "$99$x$y", "*", "!", "$6$rounds=x$s$h",
+    for (const char* unknown : {"garbage", "$", "$$", "$99$x$y", "*", "!", "$6$rounds=x$s$h",
                                 "$2b$1$s", "$y$$s$h", "$y$j9T*$s$h", "abDEShash123"})
         EXPECT_EQ(dummy_setting_like(unknown), fallback) << unknown;
 }
 
 TEST(Password, EveryDummySettingIsAcceptedByCrypt) {
-    for (const char *like :
+    for (const char* like :
          {"", "$6$s$h", "$6$rounds=1000$s$h", "$5$s$h", "$1$s$h", "$2b$04$0123456789012345678901h",
           "$2a$04$0123456789012345678901h", "$y$j9T$s$h", "$y$jAT$s$h", "$gy$j9T$s$h",
           "!$5$rounds=2000$s$h", "garbage"}) {
         const std::string setting = dummy_setting_like(like);
         auto data = std::make_unique<crypt_data>();
-        const char *out = crypt_r("pw", setting.c_str(), data.get());
+        const char* out = crypt_r("pw", setting.c_str(), data.get());
         ASSERT_NE(out, nullptr) << setting;
         EXPECT_NE(out[0], '*') << like << " -> " << setting;
     }

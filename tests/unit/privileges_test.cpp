@@ -1,3 +1,4 @@
+#include "popper/preauth_sandbox.h"
 #include "popper/privileges.h"
 
 #include <gtest/gtest.h>
@@ -31,7 +32,7 @@ enum ChildResult : int {
     kSetupFailed,
 };
 
-const char *describe(int code) {
+const char* describe(int code) {
     switch (code) {
     case kOk:
         return "ok";
@@ -58,7 +59,7 @@ const char *describe(int code) {
 
 // Runs `body` in a forked child, so this process keeps its privileges, and
 // returns the child's exit code (or 100 + signal).
-int in_child(const std::function<int()> &body) {
+int in_child(const std::function<int()>& body) {
     const pid_t pid = ::fork();
     if (pid < 0)
         return -1;
@@ -92,7 +93,7 @@ std::vector<gid_t> sorted_groups() {
 }
 
 // Drops as the daemon does, then checks every id, the groups, and that root is gone.
-int drop_and_check(const std::string &mail_group, std::vector<gid_t> expected_groups) {
+int drop_and_check(const std::string& mail_group, std::vector<gid_t> expected_groups) {
     auto dropped = become_user(kNobody, kNogroup, mail_group, "nobody");
     if (!dropped)
         return kBecomeFailed;
@@ -123,7 +124,7 @@ TEST(Privileges, DropsToUidAndGidAndCannotRegainRoot) {
 
 TEST(Privileges, SupplementaryGroupsAreTheGidAndTheMailGroup) {
     SKIP_UNLESS_ROOT();
-    const struct group *mail = ::getgrnam("mail");
+    const struct group* mail = ::getgrnam("mail");
     if (mail == nullptr)
         GTEST_SKIP() << "no group 'mail' on this system";
     const gid_t mail_gid = mail->gr_gid;
@@ -138,7 +139,7 @@ TEST(Privileges, MissingMailGroupLeavesOnlyTheUsersGroup) {
 
 TEST(Privileges, MailGroupEqualToTheGidIsListedOnce) {
     SKIP_UNLESS_ROOT();
-    const struct group *nogroup = ::getgrgid(kNogroup);
+    const struct group* nogroup = ::getgrgid(kNogroup);
     if (nogroup == nullptr)
         GTEST_SKIP() << "no group 65534 on this system";
     const std::string name = nogroup->gr_name;
@@ -146,7 +147,7 @@ TEST(Privileges, MailGroupEqualToTheGidIsListedOnce) {
 }
 
 // The refusal must come before any change: the child checks it is still root.
-int refused_without_change(uid_t uid, gid_t gid, const std::string &mail_group, const char *call) {
+int refused_without_change(uid_t uid, gid_t gid, const std::string& mail_group, const char* call) {
     auto dropped = become_user(uid, gid, mail_group, "victim");
     if (dropped)
         return kBecomeSucceeded;
@@ -176,7 +177,7 @@ TEST(Privileges, RefusesTheUnchangedMarkerAsAnId) {
 
 TEST(Privileges, RefusesAMailGroupWithGidZero) {
     SKIP_UNLESS_ROOT();
-    const struct group *root_group = ::getgrgid(0);
+    const struct group* root_group = ::getgrgid(0);
     if (root_group == nullptr)
         GTEST_SKIP() << "no group 0 name on this system";
     const std::string name = root_group->gr_name;
@@ -211,7 +212,7 @@ TEST(Privileges, SavedRootUidCountsAsRootAndTheFailureNamesTheCall) {
         auto dropped = become_user(kNobody, kNogroup, "", "carol");
         if (dropped)
             return static_cast<int>(kBecomeSucceeded);
-        const Error &error = dropped.error();
+        const Error& error = dropped.error();
         if (error.op != "setgroups" || error.path != "carol" || error.errnum != EPERM ||
             error.message() != "setgroups carol: " + std::string(std::strerror(EPERM)))
             return static_cast<int>(kWrongError);
@@ -237,7 +238,7 @@ namespace {
 // repeated per session.
 TEST(Privileges, RememberedIdsServeProcessesThatCannotLookThemUp) {
     SKIP_UNLESS_ROOT();
-    const struct group *mail = ::getgrnam("mail");
+    const struct group* mail = ::getgrnam("mail");
     if (mail == nullptr)
         GTEST_SKIP() << "no group 'mail' on this system";
     const gid_t mail_gid = mail->gr_gid;
@@ -262,7 +263,8 @@ TEST(Privileges, RememberedIdsServeProcessesThatCannotLookThemUp) {
             return static_cast<int>(kSetupFailed);
         if (!enter_preauth_sandbox("no-such-user-popperd-test", "/"))
             return static_cast<int>(kBecomeFailed);
-        return static_cast<int>(::geteuid() == kNobody && ::getegid() == kNogroup ? kOk : kWrongUids);
+        return static_cast<int>(::geteuid() == kNobody && ::getegid() == kNogroup ? kOk
+                                                                                  : kWrongUids);
     }));
     ::rmdir(empty_root.c_str());
 }

@@ -63,27 +63,27 @@ TEST(Base64, RoundTripsEveryOctetValueAtEveryLength) {
 }
 
 TEST(Base64, RejectsCharactersOutsideTheAlphabet) {
-    for (const std::string &text :
+    for (const std::string& text :
          {"Zm9v!A=="s, "Zm9-"s, "Zm9_"s, "Zm9\x80"s, "Zm\0v"s, "Zm9v.A=="s})
         EXPECT_EQ(decode_error(text), "base64: invalid character") << text;
     EXPECT_EQ(decode_error("Zm9v*ABC"), "base64: invalid character");
 }
 
 TEST(Base64, RejectsWhitespaceAndLineBreaksAnywhere) {
-    for (const char *text :
+    for (const char* text :
          {" Zm9v", "Zm9v ", "Zm 9v", "Zm9v\r\n", "Zm9v\n", "Zm\t9v", "Zm9v Zm9v"})
         decode_error(text);
 }
 
 TEST(Base64, RejectsLengthsThatAreNotAMultipleOfFour) {
     EXPECT_EQ(decode_error("Zm9"), "base64: length is not a multiple of 4");
-    for (const char *text : {"Z", "Zg", "Zg=", "Zm9vY", "Zm9vYg"})
+    for (const char* text : {"Z", "Zg", "Zg=", "Zm9vY", "Zm9vYg"})
         decode_error(text);
 }
 
 TEST(Base64, RejectsMisplacedOrExcessPadding) {
     EXPECT_EQ(decode_error("Zg==Zm9v"), "base64: padding before the end");
-    for (const char *text : {"====", "Z===", "=Zm9", "Zm=v", "Zg=A", "Zm9v===="})
+    for (const char* text : {"====", "Z===", "=Zm9", "Zm=v", "Zg=A", "Zm9v===="})
         decode_error(text);
 }
 
@@ -145,7 +145,7 @@ TEST(SaslMechanisms, NamesParseInAnyCase) {
     EXPECT_EQ(parse_sasl_mechanism("plain"), SaslMechanism::plain);
     EXPECT_EQ(parse_sasl_mechanism("Login"), SaslMechanism::login);
     EXPECT_EQ(parse_sasl_mechanism("cram-md5"), SaslMechanism::cram_md5);
-    for (const char *name : {"", "DIGEST-MD5", "GSSAPI", "PLAIN ", "CRAM_MD5", "XOAUTH2"})
+    for (const char* name : {"", "DIGEST-MD5", "GSSAPI", "PLAIN ", "CRAM_MD5", "XOAUTH2"})
         EXPECT_FALSE(parse_sasl_mechanism(name).has_value()) << name;
     EXPECT_EQ(sasl_mechanism_name(SaslMechanism::cram_md5), "CRAM-MD5");
     EXPECT_TRUE(sasl_sends_password(SaslMechanism::plain));
@@ -192,7 +192,7 @@ TEST(SaslPlain, AuthzidOfAnotherUserFails) {
 }
 
 TEST(SaslPlain, MalformedMessagesFail) {
-    for (const std::string &message :
+    for (const std::string& message :
          {""s, "alice"s, "\0alice"s, "\0alice\0"s, "\0\0secret"s, "\0alice\0sec\0ret"s}) {
         SaslExchange exchange(SaslMechanism::plain);
         SaslStep s = exchange.start(base64_encode(message));
@@ -211,7 +211,7 @@ TEST(SaslPlain, EqualsSignIsAnEmptyInitialResponse) {
 }
 
 TEST(SaslPlain, BadBase64Fails) {
-    for (const char *text : {"AGFsaWNlAHNlY3JldA", "AGFsaWNl AHNlY3JldA==", "%%%%", "=="}) {
+    for (const char* text : {"AGFsaWNlAHNlY3JldA", "AGFsaWNl AHNlY3JldA==", "%%%%", "=="}) {
         SaslExchange exchange(SaslMechanism::plain);
         ASSERT_EQ(exchange.start(std::nullopt).kind, Kind::challenge);
         SaslStep s = exchange.step(text);
@@ -315,7 +315,7 @@ TEST(SaslLogin, EmptyPasswordIsPassedOnForTheCheckToRefuse) {
 }
 
 TEST(SaslLogin, EmptyUserOrUserWithNulFails) {
-    for (const std::string &user : {""s, "al\0ice"s}) {
+    for (const std::string& user : {""s, "al\0ice"s}) {
         SaslExchange exchange(SaslMechanism::login);
         ASSERT_EQ(exchange.start(std::nullopt).kind, Kind::challenge);
         EXPECT_EQ(exchange.step(base64_encode(user)).failure, SaslFailure::malformed);
@@ -410,7 +410,7 @@ TEST(SaslCramMd5, MissingChallengeIsAProgrammingErrorNotAnEmptyChallenge) {
 }
 
 TEST(SaslCramMd5, MalformedAnswersFail) {
-    for (const char *answer :
+    for (const char* answer :
          {"", "tim", "timb913a602c7eda7a495b4e6e7334d3890", " b913a602c7eda7a495b4e6e7334d3890",
           "tim b913a602c7eda7a495b4e6e7334d389", "tim b913a602c7eda7a495b4e6e7334d38900",
           "tim g913a602c7eda7a495b4e6e7334d3890", "tim b913a602c7eda7a495b4e6e7334d3890 "}) {

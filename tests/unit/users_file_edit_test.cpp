@@ -36,12 +36,12 @@ UserEntry entry(std::string name, std::string_view hash = kHashA) {
     return e;
 }
 
-std::string ok(const Result<std::string> &text) {
+std::string ok(const Result<std::string>& text) {
     EXPECT_TRUE(text.has_value()) << text.error().message();
     return text ? *text : "<error>";
 }
 
-std::string error_of(const Result<std::string> &text) {
+std::string error_of(const Result<std::string>& text) {
     EXPECT_FALSE(text.has_value()) << *text;
     return text ? "" : text.error().message();
 }
@@ -139,7 +139,7 @@ TEST(UsersFileEdit, DisableAndEnable) {
 }
 
 TEST(UsersFileEdit, EnableWithoutAUsableHashFails) {
-    for (const char *text : {"alice:*\n", "alice:!\n", "alice:\n", "alice:!*x\n"})
+    for (const char* text : {"alice:*\n", "alice:!\n", "alice:\n", "alice:!*x\n"})
         EXPECT_EQ(error_of(users_text_set_disabled(text, "alice", false)),
                   "users file: user alice has no password to enable: set one with passwd")
             << text;
@@ -179,10 +179,10 @@ TEST(UsersFileEdit, SecretClearRemovesEveryLineOfTheUser) {
 
 class UsersFileEditOnDisk : public ::testing::Test {
 protected:
-    std::string read(const std::string &path) const {
+    std::string read(const std::string& path) const {
         return test::read_file(path).value_or("<missing>");
     }
-    struct stat stat_of(const std::string &path) const {
+    struct stat stat_of(const std::string& path) const {
         struct stat st {};
         EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
         return st;
@@ -191,7 +191,7 @@ protected:
     // host's own: a temporary file left behind would show here.
     std::vector<std::string> leftovers() const {
         std::vector<std::string> names;
-        for (const auto &e : std::filesystem::directory_iterator(host_.dir())) {
+        for (const auto& e : std::filesystem::directory_iterator(host_.dir())) {
             const std::string name = e.path().filename();
             if (name.starts_with("."))
                 names.push_back(name);
@@ -406,7 +406,7 @@ TEST_F(UsersFileEditOnDisk, ConcurrentEditsFromThreadsAreSerialized) {
                 if (!add_user(users_, entry("t" + std::to_string(t) + "x" + std::to_string(u))))
                     ++failures;
         });
-    for (auto &thread : threads)
+    for (auto& thread : threads)
         thread.join();
     EXPECT_EQ(failures.load(), 0);
     const std::string text = read(users_);

@@ -22,10 +22,10 @@ class UsersFileOnDisk : public ::testing::Test {
 protected:
     void SetUp() override { log_open(LogTarget::stderr_stream, LogLevel::info); }
 
-    void write_file(const std::string &text) { test::write_file(path_, text); }
+    void write_file(const std::string& text) { test::write_file(path_, text); }
 
     // find_user, returning the log lines written meanwhile in `log`.
-    Result<std::optional<UserEntry>> find_logged(std::string_view name, std::string &log) {
+    Result<std::optional<UserEntry>> find_logged(std::string_view name, std::string& log) {
         ::testing::internal::CaptureStderr();
         auto found = find_user(path_, name);
         log = ::testing::internal::GetCapturedStderr();
@@ -48,7 +48,7 @@ std::string why_of(std::string_view line) {
     return why;
 }
 
-size_t count_of(const std::string &haystack, const std::string &needle) {
+size_t count_of(const std::string& haystack, const std::string& needle) {
     size_t count = 0;
     for (size_t at = haystack.find(needle); at != std::string::npos;
          at = haystack.find(needle, at + needle.size()))
@@ -59,14 +59,14 @@ size_t count_of(const std::string &haystack, const std::string &needle) {
 // ---- user names -------------------------------------------------------------
 
 TEST(UsersFile, AcceptsOrdinaryUserNames) {
-    for (const char *name : {"alice", "Bob", "a", "john.doe", "x_y", "mail+tag", "jd@example.org",
+    for (const char* name : {"alice", "Bob", "a", "john.doe", "x_y", "mail+tag", "jd@example.org",
                              "user-1", "9lives", "a..b"})
         EXPECT_TRUE(is_valid_user_name(name)) << name;
     EXPECT_TRUE(is_valid_user_name(std::string(kMaxUserNameOctets, 'a')));
 }
 
 TEST(UsersFile, RejectsUserNamesThatCouldReachAPathOrLog) {
-    for (const char *name : {"",
+    for (const char* name : {"",
                              ".",
                              "..",
                              "../../etc/passwd",
@@ -164,7 +164,7 @@ TEST(UsersFile, TrailingCarriageReturnIsTolerated) {
 }
 
 TEST(UsersFile, BlankAndCommentLinesAreNotEntriesAndNotWarnings) {
-    for (const char *line :
+    for (const char* line :
          {"", "\r", "   ", "\t", "# a comment", "#alice:x:1:1", "  # indented"}) {
         std::string why = "stale";
         EXPECT_FALSE(parse_user_line(line, why)) << line;
@@ -205,7 +205,7 @@ TEST(UsersFile, RejectsRelativeMailbox) {
 }
 
 TEST(UsersFile, RejectsBadNames) {
-    for (const char *line : {"../../etc/passwd:h", "alice/../bob:h", "al ice:h", "al\x01ice:h",
+    for (const char* line : {"../../etc/passwd:h", "alice/../bob:h", "al ice:h", "al\x01ice:h",
                              ":h", ".alice:h", "-alice:h"})
         EXPECT_NE(why_of(line).find("invalid user name"), std::string::npos) << line;
     EXPECT_NE(why_of(std::string(kMaxUserNameOctets + 1, 'a') + ":h").find("invalid user name"),
@@ -342,7 +342,7 @@ TEST_F(UsersFileOnDisk, MalformedLinesAfterTheMatchAreStillWarned) {
 TEST_F(UsersFileOnDisk, BinaryGarbageIsSkippedAndLaterLinesFound) {
     std::mt19937 random(12345);
     std::string garbage(1024 * 1024, '\0');
-    for (auto &c : garbage)
+    for (auto& c : garbage)
         c = static_cast<char>(random() & 0xff);
     write_file("alice:first\n" + garbage + "\nzed:last:4242\n");
     std::string log;

@@ -34,7 +34,7 @@ std::string reference_wire_form(std::string_view stored) {
 }
 
 // Random messages made of the pieces that matter to the rules.
-std::string random_message(std::mt19937 &rng) {
+std::string random_message(std::mt19937& rng) {
     static const std::vector<std::string> pieces = {
         "From ", ">From ", ">>From ", "From", ">", ".", "..", "\n", "\n", "\r\n", "\r\n", "\r",
         "\0"s, "x", "Subject: hi", " ", "\xff", "\t", ".\r\n", ".\n", "\n\n", "a line of text",
@@ -151,6 +151,15 @@ TEST(Wire, PopLineOctetsPerLine) {
     EXPECT_EQ(pop_line_octets(""), 0u);
 }
 
+TEST(Wire, WithoutLineEndingDropsLfOrCrlf) {
+    EXPECT_EQ(without_line_ending("abc\n"), "abc");
+    EXPECT_EQ(without_line_ending("abc\r\n"), "abc");
+    EXPECT_EQ(without_line_ending("abc\r"), "abc");
+    EXPECT_EQ(without_line_ending("abc\n\n"), "abc\n");
+    EXPECT_EQ(without_line_ending("abc"), "abc");
+    EXPECT_EQ(without_line_ending(""), "");
+}
+
 TEST(Wire, PopSizeEqualsEncodedSizeLessStuffingAndTerminatorOnGeneratedMessages) {
     std::mt19937 rng(1939);
     for (int i = 0; i < 20000; ++i) {
@@ -173,7 +182,7 @@ TEST(Wire, EncoderMatchesByteByByteRulesOnGeneratedMessages) {
 // Feeds `stored` to `encoder` in pieces of the given sizes (cycled), checking
 // that no piece writes past the room max_wire_octets() promises.
 std::string encode_in_pieces(WireEncoder encoder, std::string_view stored,
-                             const std::vector<size_t> &sizes) {
+                             const std::vector<size_t>& sizes) {
     constexpr char kUntouched = '\x5a';
     std::string wire;
     size_t next = 0;

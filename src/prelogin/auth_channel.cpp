@@ -1,3 +1,5 @@
+// The auth channel's messages (popper/auth_channel.h): one datagram each,
+// fields separated by NUL, refused when malformed or oversized.
 #include "popper/auth_channel.h"
 
 #include <cerrno>
@@ -24,12 +26,14 @@ std::vector<std::string> split(const std::string& message, size_t count) {
     size_t pos = 0;
     while (fields.size() + 1 < count) {
         size_t nul = message.find('\0', pos);
-        if (nul == std::string::npos) return {};
+        if (nul == std::string::npos)
+            return {};
         fields.push_back(message.substr(pos, nul - pos));
         pos = nul + 1;
     }
     std::string last = message.substr(pos);
-    if (last.empty() || last.back() != '\0') return {};
+    if (last.empty() || last.back() != '\0')
+        return {};
     last.pop_back();
     fields.push_back(std::move(last));
     return fields;
@@ -40,8 +44,10 @@ Status send_message(int fd, const std::string& message) {
         return Error::because("auth channel", "", "message too large");
     for (;;) {
         ssize_t n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
-        if (n == static_cast<ssize_t>(message.size())) return {};
-        if (n < 0 && errno == EINTR) continue;
+        if (n == static_cast<ssize_t>(message.size()))
+            return {};
+        if (n < 0 && errno == EINTR)
+            continue;
         return Error::from_errno("send", "auth channel");
     }
 }
@@ -53,25 +59,33 @@ Result<std::optional<std::string>> receive_message(int fd) {
     auto buf = std::make_unique_for_overwrite<char[]>(kMaxAuthMessageOctets + 1);
     for (;;) {
         ssize_t n = ::recv(fd, buf.get(), kMaxAuthMessageOctets + 1, MSG_TRUNC);
-        if (n < 0 && errno == EINTR) return Error::from_errno("recv", "auth channel", EINTR);
-        if (n < 0) return Error::from_errno("recv", "auth channel");
-        if (n == 0) return std::optional<std::string>();
+        if (n < 0 && errno == EINTR)
+            return Error::from_errno("recv", "auth channel", EINTR);
+        if (n < 0)
+            return Error::from_errno("recv", "auth channel");
+        if (n == 0)
+            return std::optional<std::string>();
         if (static_cast<size_t>(n) > kMaxAuthMessageOctets)
             return Error::because("auth channel", "", "message too large");
         return std::optional<std::string>(std::in_place, buf.get(), static_cast<size_t>(n));
     }
 }
 
-Error malformed() { return Error::because("auth channel", "", "malformed message"); }
+Error malformed() {
+    return Error::because("auth channel", "", "malformed message");
+}
 
 // What the pre-login side waits for from the privileged process: a signal
 // does not end the wait, the end of file is an error.
 Result<std::string> receive_from_privileged(int fd) {
     for (;;) {
         auto got = receive_message(fd);
-        if (!got && got.error().errnum == EINTR) continue;
-        if (!got) return got.error();
-        if (!*got) return Error::because("auth channel", "", "privileged process gone");
+        if (!got && got.error().errnum == EINTR)
+            continue;
+        if (!got)
+            return got.error();
+        if (!*got)
+            return Error::because("auth channel", "", "privileged process gone");
         return std::move(**got);
     }
 }
@@ -96,22 +110,26 @@ Status send_preauth_end(int fd, const PreauthEnd& end) {
 
 Status send_login_challenges(int fd, const LoginChallenges& c) {
     std::string message = join({"CHALLENGES", c.apop_stamp});
-    for (const auto& cram : c.cram) message += join({cram});
+    for (const auto& cram : c.cram)
+        message += join({cram});
     return send_message(fd, message);
 }
 
 Result<LoginChallenges> receive_login_challenges(int fd) {
     auto got = receive_from_privileged(fd);
-    if (!got) return got.error();
+    if (!got)
+        return got.error();
     const std::string& message = *got;
-    if (message.empty() || message.back() != '\0') return malformed();
+    if (message.empty() || message.back() != '\0')
+        return malformed();
     std::vector<std::string> fields;
     for (size_t pos = 0; pos < message.size();) {
         size_t nul = message.find('\0', pos);
         fields.push_back(message.substr(pos, nul - pos));
         pos = nul + 1;
     }
-    if (fields.size() < 2 || fields[0] != "CHALLENGES") return malformed();
+    if (fields.size() < 2 || fields[0] != "CHALLENGES")
+        return malformed();
     LoginChallenges out;
     out.apop_stamp = std::move(fields[1]);
     out.cram.assign(std::make_move_iterator(fields.begin() + 2),
@@ -121,17 +139,21 @@ Result<LoginChallenges> receive_login_challenges(int fd) {
 
 Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
     auto got = receive_message(fd);
-    if (!got) return got.error();
-    if (!*got) return std::optional<AuthMessage>();
+    if (!got)
+        return got.error();
+    if (!*got)
+        return std::optional<AuthMessage>();
     const std::string& message = **got;
     AuthMessage out;
     if (message.rfind("REQUEST", 0) == 0) {
         auto f = split(message, 5);
-        if (f.size() != 5 || f[0] != "REQUEST") return malformed();
+        if (f.size() != 5 || f[0] != "REQUEST")
+            return malformed();
         out.request = AuthRequest{f[1], f[2], f[4], f[3]};
     } else if (message.rfind("HANDOVER", 0) == 0) {
         auto f = split(message, 3);
-        if (f.size() != 3 || f[0] != "HANDOVER") return malformed();
+        if (f.size() != 3 || f[0] != "HANDOVER")
+            return malformed();
         out.handover = Handover{f[1], f[2]};
     } else if (message.rfind("ENDED", 0) == 0) {
         auto f = split(message, 2);
@@ -146,9 +168,11 @@ Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
 
 Result<AuthVerdict> receive_auth_verdict(int fd) {
     auto got = receive_from_privileged(fd);
-    if (!got) return got.error();
+    if (!got)
+        return got.error();
     auto f = split(*got, 2);
-    if (f.size() != 2 || (f[0] != "OK" && f[0] != "NO")) return malformed();
+    if (f.size() != 2 || (f[0] != "OK" && f[0] != "NO"))
+        return malformed();
     return AuthVerdict{f[0] == "OK", f[1]};
 }
 
@@ -164,21 +188,29 @@ Status send_preauth_connection(int control, int client_fd, int channel_fd,
 
 Result<std::optional<PreauthConnection>> receive_preauth_connection(int control) {
     auto got = receive_with_fds(control, 256, 2, kControl);
-    if (!got) return got.error();
-    if (!*got) return std::optional<PreauthConnection>();
+    if (!got)
+        return got.error();
+    if (!*got)
+        return std::optional<PreauthConnection>();
     auto f = split((*got)->message, 2);
-    if (f.size() != 2 || f[0] != "CONNECTION" || (*got)->fds.size() != 2) return malformed();
+    if (f.size() != 2 || f[0] != "CONNECTION" || (*got)->fds.size() != 2)
+        return malformed();
     PreauthConnection out{std::move((*got)->fds[0]), std::move((*got)->fds[1]), std::move(f[1])};
     return std::optional<PreauthConnection>(std::move(out));
 }
 
-Status send_preauth_idle(int control) { return send_message(control, join({"IDLE"})); }
+Status send_preauth_idle(int control) {
+    return send_message(control, join({"IDLE"}));
+}
 
 Result<bool> receive_preauth_report(int control) {
     auto got = receive_message(control);
-    if (!got) return got.error();
-    if (!*got) return false;
-    if (**got != join({"IDLE"})) return malformed();
+    if (!got)
+        return got.error();
+    if (!*got)
+        return false;
+    if (**got != join({"IDLE"}))
+        return malformed();
     return true;
 }
 

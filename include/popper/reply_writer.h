@@ -1,8 +1,10 @@
-// Replies are collected and written in as few system calls as possible: the
-// session flushes only when no further pipelined command is waiting or when
-// the buffer is large (RFC 2449 §6.6 PIPELINING). A message is encoded
-// straight into the buffer (room/commit), so its status line, body and
-// terminator leave in one write when they fit.
+// Every reply popperd writes goes through here, the session's and the lone
+// -ERR lines of the listener and the privileged process alike. Replies are
+// collected and written in as few system calls as possible: the session
+// flushes only when no further pipelined command is waiting or when the
+// buffer is large (RFC 2449 §6.6 PIPELINING). A message is encoded straight
+// into the buffer (room/commit), so its status line, body and terminator
+// leave in one write when they fit.
 #pragma once
 
 #include "popper/result.h"
@@ -43,5 +45,10 @@ private:
     size_t capacity_ = 0;
     uint64_t sent_ = 0;
 };
+
+// One "-ERR text" line written at once where no session is being served:
+// the listener refusing a connection, a session process whose pre-login
+// process is gone. False when it could not be written whole.
+bool write_error_reply(int fd, std::string_view text);
 
 } // namespace popper

@@ -1,0 +1,46 @@
+// The commands of each POP3 state, a file per state, and what those files
+// share; session.cpp dispatches by the tables.
+//
+//   authorization.cpp  USER PASS APOP AUTH CAPA QUIT, before login, run by
+//                      the pre-login process
+//   login.cpp          the login: the mailbox owner and the maildrop
+//   transaction.cpp    STAT LIST UIDL RETR TOP DELE NOOP RSET LAST CAPA, and
+//                      QUIT, which leads to
+//   update.cpp         QUIT's UPDATE, and the mail put back when a session
+//                      ends without it
+#pragma once
+
+#include "popper/command_line.h"
+#include "popper/config.h"
+#include "popper/session.h"
+
+#include <span>
+#include <string_view>
+
+namespace popper {
+
+struct Command {
+    const char* keyword;
+    void (*handler)(Session&, const CommandLine&);
+    // Arguments may be longer than kMaxArgumentOctets.
+    bool long_arguments = false;
+    // Offered only when the config says so; nullptr: always.
+    bool (*enabled)(const Config&) = nullptr;
+};
+
+// The commands of each state, in its own file.
+std::span<const Command> authorization_commands();
+std::span<const Command> transaction_commands();
+
+// CAPA in either state (RFC 2449 §5): the capability list, with
+// `login_lines` (USER, SASL) before login. In session.cpp.
+void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view login_lines);
+// QUIT in TRANSACTION: the UPDATE state. In update.cpp.
+void handle_quit(Session& s, const CommandLine& cmd);
+// Puts every message back in the spool without deleting any: a connection
+// that ends without QUIT (RFC 1939 §6) or a server shutdown. In update.cpp.
+void abandon_session(Session& s, const char* why);
+// The process title for the session's state. In session.cpp.
+void set_session_title(const Session& s);
+
+} // namespace popper

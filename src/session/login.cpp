@@ -1,0 +1,106 @@
+// The login (the end of RFC 1939 §4's AUTHORIZATION), in the privileged
+// process once the credentials are granted: it becomes the mailbox owner for
+// good, opens the maildrop (locks, recovery, the spool moved into the drop,
+// the index) and answers +OK in the TRANSACTION state.
+#include "commands.h"
+#include "popper/log.h"
+#include "popper/privileges.h"
+
+#include <sys/stat.h>
+
+namespace popper {
+
+namespace {
+
+struct MailboxOwner {
+    std::string spool_path;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry) {
+    MailboxOwner owner;
+    owner.spool_path = entry.mailbox.empty() ? config.spool_dir + "/" + entry.name : entry.mailbox;
+    if (!entry.uid || !entry.gid) {
+        struct stat st {};
+        if (::lstat(owner.spool_path.c_str(), &st) != 0)
+            return Error::permanent("owner of", owner.spool_path,
+                                    "users file leaves uid/gid empty and the spool is missing");
+        if (!S_ISREG(st.st_mode))
+            return Error::permanent("owner of", owner.spool_path, "not a regular file");
+        owner.uid = entry.uid.value_or(st.st_uid);
+        owner.gid = entry.gid.value_or(st.st_gid);
+    } else {
+        owner.uid = *entry.uid;
+        owner.gid = *entry.gid;
+    }
+    if (owner.uid == 0)
+        return Error::permanent("owner of", owner.spool_path, "mailbox would be served as root");
+    return owner;
+}
+
+void answer_maildrop_failure(Session& s, const Error& error) {
+    switch (error.kind) {
+    case ErrorKind::in_use:
+        log_notice("mailbox in use: user=" + s.user + " addr=" + s.peer.address + ": " +
+                   error.message());
+        s.writer.err("[IN-USE] Mailbox is locked by another session or program");
+        break;
+    case ErrorKind::permanent:
+        log_error("cannot open maildrop: user=" + s.user + ": " + error.message());
+        s.writer.err("[SYS/PERM] Cannot open the mailbox, please contact the administrator");
+        break;
+    case ErrorKind::temporary:
+        log_error("cannot open maildrop: user=" + s.user + ": " + error.message());
+        s.writer.err("[SYS/TEMP] Cannot open the mailbox, try again later");
+        break;
+    }
+    // Privileges are already dropped to this user: no second login here.
+    s.done = true;
+}
+
+} // namespace
+
+void enter_transaction(Session& s, const UserEntry& entry) {
+    s.user = entry.name;
+    auto owner = resolve_owner(s.config, entry);
+    if (!owner) {
+        log_error("cannot serve user=" + entry.name + ": " + owner.error().message());
+        s.writer.err("[SYS/PERM] Mailbox not available, please contact the administrator");
+        s.done = true;
+        return;
+    }
+    if (auto dropped =
+            become_user(owner->uid, owner->gid, s.config.mail_privileged_group, entry.name);
+        !dropped) {
+        log_error("cannot become user=" + entry.name + ": " + dropped.error().message());
+        s.writer.err("[SYS/TEMP] Internal error, try again later");
+        s.done = true;
+        return;
+    }
+    MaildropSettings settings;
+    settings.user = entry.name;
+    settings.spool_path = owner->spool_path;
+    settings.drop_dir = s.config.drop_dir;
+    settings.locks.methods = s.config.lock_methods;
+    settings.locks.timeout_s = s.config.lock_timeout_s;
+    settings.locks.dotlock_stale_s = s.config.dotlock_stale_s;
+    settings.uidl_format = s.config.uidl_format;
+    auto drop = Maildrop::open(settings);
+    if (!drop)
+        return answer_maildrop_failure(s, drop.error());
+    s.maildrop.emplace(std::move(*drop));
+    s.deleted.assign(s.maildrop->index().messages.size(), false);
+    s.state = Pop3State::transaction;
+    set_session_title(s);
+    uint64_t octets = 0;
+    for (const auto& m : s.maildrop->index().messages)
+        octets += m.pop_size;
+    std::string summary =
+        std::to_string(s.deleted.size()) + " messages (" + std::to_string(octets) + " octets)";
+    log_info("login: user=" + s.user + " addr=" + s.peer.address +
+             " messages=" + std::to_string(s.deleted.size()) + " octets=" + std::to_string(octets));
+    s.writer.ok("Logged in, " + summary);
+}
+
+} // namespace popper
