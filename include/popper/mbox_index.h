@@ -175,6 +175,9 @@ inline constexpr size_t kMaxUidlOctets = 70;
 // larger one indexes no faster (bench/NOTES.md).
 inline constexpr size_t kIndexBufferOctets = 128 * 1024;
 
+// RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
+bool is_valid_uidl(std::string_view value);
+
 // Indexes bytes already in memory. Error when the data is not an mbox (does
 // not begin with "From "). Empty input is an empty mailbox.
 Result<MboxIndex> index_mbox_bytes(std::string_view data, const std::string& path,

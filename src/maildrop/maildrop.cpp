@@ -220,6 +220,7 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
     if (index && index->file_size == static_cast<uint64_t>(st->st_size)) {
         drop.index_ = std::move(*index);
         drop.cached_for_ = cached_for;
+        use_captured_uidls(files, drop.drop_fd_.get(), drop.index_);
         return drop;
     }
     auto scanned = index_mbox_file(drop.drop_fd_.get(), static_cast<uint64_t>(st->st_size),
@@ -228,6 +229,7 @@ Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
         return Error::permanent("index", files.drop, scanned.error().message());
     drop.index_ = std::move(*scanned);
     keep_uid_base(files, drop.index_);
+    use_captured_uidls(files, drop.drop_fd_.get(), drop.index_);
     return drop;
 }
 

@@ -24,6 +24,7 @@ DropFiles DropFiles::for_settings(const MaildropSettings& settings) {
     f.journal = base + ".pop.journal";
     f.index_cache = base + ".pop.index";
     f.uid_base = base + ".uidbase";
+    f.uidl_map = base + ".uidl-map";
     f.session = base + ".session";
     f.spool = settings.spool_path;
     f.spool_dir = dirname_of(settings.spool_path);

@@ -15,7 +15,7 @@ namespace popper::maildrop_detail {
 
 struct DropFiles {
     std::string drop_dir, drop, new_drop, moving, commit, compact, tail, journal, session,
-        index_cache, uid_base;
+        index_cache, uid_base, uidl_map;
     std::string spool, spool_dir, spool_tmp;
 
     static DropFiles for_settings(const MaildropSettings& settings);
@@ -53,6 +53,11 @@ UidBase read_uid_base(const std::string& path);
 // Replaces the file, made durable before the session can delete the message
 // that carried the base.
 Status write_uid_base(const std::string& path, const std::string& dir, const UidBase& base);
+
+// Lays the UIDLs of drop_dir/USER.uidl-map (popper/uidl_map.h) over the
+// index of the drop open as `drop_fd`, and prunes the map. Trouble with the
+// map or reading a header costs the mapping (logged), never the login.
+void use_captured_uidls(const DropFiles& files, int drop_fd, MboxIndex& index);
 
 // Appends byte ranges of other files to an mbox being built, inserting the
 // empty line that RFC 4155 requires before a "From " line where the previous

@@ -16,10 +16,6 @@ constexpr std::string_view kRewrittenFields[] = {
     "status",           "x-status",          "x-keywords",     "x-uid",
     "x-mozilla-status", "x-mozilla-status2", "content-length", "lines"};
 
-bool equals_ignoring_case(std::string_view a, std::string_view lower) {
-    return a.size() == lower.size() && starts_with_ignoring_case(a, lower);
-}
-
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
@@ -33,6 +29,21 @@ std::string_view trim(std::string_view s) {
 }
 
 } // namespace
+
+bool equals_ignoring_case(std::string_view a, std::string_view lower) {
+    return a.size() == lower.size() && starts_with_ignoring_case(a, lower);
+}
+
+std::string_view header_field_name(std::string_view line) {
+    // RFC 5322 §2.2: field-name ":" (obsolete syntax allows space before the colon).
+    size_t colon = line.find(':');
+    return colon == std::string_view::npos ? std::string_view{} : trim(line.substr(0, colon));
+}
+
+bool is_rewritten_field(std::string_view name) {
+    return std::any_of(std::begin(kRewrittenFields), std::end(kRewrittenFields),
+                       [&](std::string_view f) { return equals_ignoring_case(name, f); });
+}
 
 DigestBatch::DigestBatch(MessageList& messages)
     : messages_(messages), arena_(new char[kDigestBatchOctets]) {}
@@ -103,16 +114,11 @@ void HeaderDigest::add_header_line(std::string_view line) {
 
     bool continuation = !line.empty() && (line[0] == ' ' || line[0] == '\t');
     if (!continuation) {
-        // RFC 5322 §2.2: field-name ":" (obsolete syntax allows space before the colon).
-        size_t colon = line.find(':');
-        std::string_view name =
-            colon == std::string_view::npos ? std::string_view{} : trim(line.substr(0, colon));
-        skipping_field_ =
-            std::any_of(std::begin(kRewrittenFields), std::end(kRewrittenFields),
-                        [&](std::string_view f) { return equals_ignoring_case(name, f); });
+        std::string_view name = header_field_name(line);
+        skipping_field_ = is_rewritten_field(name);
         if (!x_uidl_seen_ && equals_ignoring_case(name, "x-uidl")) {
             x_uidl_seen_ = true;
-            std::string_view value = trim(line.substr(colon + 1));
+            std::string_view value = trim(line.substr(line.find(':') + 1));
             if (is_valid_uidl(value))
                 x_uidl_ = value;
         }

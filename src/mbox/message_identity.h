@@ -106,12 +106,18 @@ private:
     std::string x_uidl_;
 };
 
-// RFC 1939 §7: a unique-id is 1 to 70 characters in the range 0x21 to 0x7E.
-bool is_valid_uidl(std::string_view value);
-
 // Whether `line` begins with `prefix`, ASCII letters in either case;
 // `prefix` is written in lower case.
 bool starts_with_ignoring_case(std::string_view line, std::string_view lower_prefix);
+bool equals_ignoring_case(std::string_view a, std::string_view lower);
+
+// The field name a header line begins, blanks around it removed; empty for
+// a line without a colon.
+std::string_view header_field_name(std::string_view line);
+// A field that MUAs add or rewrite in the spool (Status, X-Status,
+// X-Keywords, X-UID, X-Mozilla-Status, X-Mozilla-Status2, Content-Length,
+// Lines): no message identity covers it.
+bool is_rewritten_field(std::string_view name);
 
 // Chooses each message's UIDL so that all are unique, in file order: a
 // message's X-UIDL value (a row of index.x_uidls on entry: one candidate per

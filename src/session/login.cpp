@@ -4,6 +4,7 @@
 // the index) and answers +OK in the TRANSACTION state.
 #include "commands.h"
 #include "popper/log.h"
+#include "popper/mailbox_owner.h"
 #include "popper/privileges.h"
 
 #include <sys/stat.h>
@@ -11,33 +12,6 @@
 namespace popper {
 
 namespace {
-
-struct MailboxOwner {
-    std::string spool_path;
-    uid_t uid = 0;
-    gid_t gid = 0;
-};
-
-Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry) {
-    MailboxOwner owner;
-    owner.spool_path = entry.mailbox.empty() ? config.spool_dir + "/" + entry.name : entry.mailbox;
-    if (!entry.uid || !entry.gid) {
-        struct stat st {};
-        if (::lstat(owner.spool_path.c_str(), &st) != 0)
-            return Error::permanent("owner of", owner.spool_path,
-                                    "users file leaves uid/gid empty and the spool is missing");
-        if (!S_ISREG(st.st_mode))
-            return Error::permanent("owner of", owner.spool_path, "not a regular file");
-        owner.uid = entry.uid.value_or(st.st_uid);
-        owner.gid = entry.gid.value_or(st.st_gid);
-    } else {
-        owner.uid = *entry.uid;
-        owner.gid = *entry.gid;
-    }
-    if (owner.uid == 0)
-        return Error::permanent("owner of", owner.spool_path, "mailbox would be served as root");
-    return owner;
-}
 
 void answer_maildrop_failure(Session& s, const Error& error) {
     switch (error.kind) {

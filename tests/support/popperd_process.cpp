@@ -53,7 +53,8 @@ std::vector<char*> child_environment() {
 // Starts POPPERD_BINARY with `args` and the given descriptors as 0, 1, 2, in
 // a process group of its own (so its sessions can be ended with it), with
 // default signal dispositions and an empty signal mask.
-pid_t spawn_popperd(const std::vector<std::string>& args, int in_fd, int out_fd, int err_fd) {
+pid_t spawn_program(const std::string& binary, const std::vector<std::string>& args, int in_fd,
+                    int out_fd, int err_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
@@ -74,7 +75,7 @@ pid_t spawn_popperd(const std::vector<std::string>& args, int in_fd, int out_fd,
                                         POSIX_SPAWN_SETPGROUP);
 
     std::vector<std::string> storage;
-    storage.emplace_back(POPPERD_BINARY);
+    storage.emplace_back(binary);
     storage.insert(storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& arg : storage)
@@ -83,13 +84,16 @@ pid_t spawn_popperd(const std::vector<std::string>& args, int in_fd, int out_fd,
     std::vector<char*> env = child_environment();
 
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, POPPERD_BINARY, &actions, &attr, argv.data(), env.data());
+    int rc = ::posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0)
-        throw std::runtime_error(std::string("posix_spawn " POPPERD_BINARY ": ") +
-                                 std::strerror(rc));
+        throw std::runtime_error("posix_spawn " + binary + ": " + std::strerror(rc));
     return pid;
+}
+
+pid_t spawn_popperd(const std::vector<std::string>& args, int in_fd, int out_fd, int err_fd) {
+    return spawn_program(POPPERD_BINARY, args, in_fd, out_fd, err_fd);
 }
 
 int decode_status(int status) {
@@ -336,6 +340,11 @@ std::optional<int> InetdSession::wait_exit(std::chrono::milliseconds timeout) {
 }
 
 RunResult run_popperd(const MailHost& host, const std::vector<std::string>& args) {
+    return run_program(host, POPPERD_BINARY, args);
+}
+
+RunResult run_program(const MailHost& host, const std::string& binary,
+                      const std::vector<std::string>& args) {
     const std::string out_path = unique_file(host, "run", ".out");
     const std::string err_path = unique_file(host, "run", ".err");
     int out_fd = open_or_throw(out_path, O_WRONLY | O_CREAT | O_TRUNC);
@@ -343,7 +352,7 @@ RunResult run_popperd(const MailHost& host, const std::vector<std::string>& args
     int null_fd = open_or_throw("/dev/null", O_RDONLY);
     pid_t pid = -1;
     try {
-        pid = spawn_popperd(args, null_fd, out_fd, err_fd);
+        pid = spawn_program(binary, args, null_fd, out_fd, err_fd);
     } catch (...) {
         ::close(out_fd);
         ::close(err_fd);
@@ -358,7 +367,7 @@ RunResult run_popperd(const MailHost& host, const std::vector<std::string>& args
     if (code) {
         result.exit_code = *code;
     } else {
-        ADD_FAILURE() << "popperd did not exit within " << kDefaultWait.count() << " ms";
+        ADD_FAILURE() << binary << " did not exit within " << kDefaultWait.count() << " ms";
         kill_group(pid);
     }
     result.out = read_file(out_path).value_or("");

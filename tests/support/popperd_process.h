@@ -101,5 +101,8 @@ struct RunResult {
 // Runs popperd with `args` (e.g. {"-t", "-c", path}) to completion, stdin
 // from /dev/null, output captured through files in the host's directory.
 RunResult run_popperd(const MailHost& host, const std::vector<std::string>& args);
+// The same for another program (popperd-uidl, say).
+RunResult run_program(const MailHost& host, const std::string& binary,
+                      const std::vector<std::string>& args);
 
 } // namespace popper::test
