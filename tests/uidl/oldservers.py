@@ -153,10 +153,13 @@ class OldServer:
     """One server on one mailbox of its own (`self.mbox`), owned by
     MAIL_UID; session() runs a POP3 conversation against it."""
 
-    def __init__(self, name, root):
+    def __init__(self, name, root, maildir=False):
+        """maildir (dovecot only): the mailbox is a Maildir, self.maildir,
+        whose UIDs and UIDLs live in Dovecot's index, not in the mail."""
         self.name, self.root = name, root
         self.dir = tempfile.mkdtemp(prefix="popperd-old-%s-" % name)
         os.chmod(self.dir, 0o755)
+        self.maildir = os.path.join(self.dir, "Maildir") if maildir else None
         self.mail_dir = os.path.join(self.dir, "mail")
         os.mkdir(self.mail_dir)
         os.chmod(self.mail_dir, 0o1777)
@@ -165,6 +168,13 @@ class OldServer:
             self._dovecot_config()
         else:
             self._namespace_files()
+
+    def add_to_maildir(self, key, message):
+        """A delivered message, as an MDA writes it into Maildir/new."""
+        path = os.path.join(self.maildir, "new", "1796680707.M%dP1.uidltest" % key)
+        with open(path, "wb") as f:
+            f.write(message)
+        os.chown(path, MAIL_UID, MAIL_UID)
 
     def close(self):
         if not os.environ.get("POPPERD_KEEP_TMP"):
@@ -218,14 +228,20 @@ class OldServer:
         for sub in ("home", "index", "run", "state"):
             os.mkdir(os.path.join(self.dir, sub))
         self.conf = os.path.join(self.dir, "dovecot.conf")
+        location = "mbox:%s/home:INBOX=%s:INDEX=%s/index" % (self.dir, self.mbox, self.dir)
+        if self.maildir:
+            location = "maildir:%s:INDEX=%s/index" % (self.maildir, self.dir)
+            for sub in ("", "cur", "new", "tmp"):
+                os.mkdir(os.path.join(self.maildir, sub))
+                os.chown(os.path.join(self.maildir, sub), MAIL_UID, MAIL_UID)
         with open(self.conf, "w") as f:
             f.write("base_dir = %(d)s/run\nstate_dir = %(d)s/state\nlog_path = %(d)s/log\n"
                     "protocols = pop3\nssl = no\n"
-                    "mail_location = mbox:%(d)s/home:INBOX=%(m)s:INDEX=%(d)s/index\n"
+                    "mail_location = %(loc)s\n"
                     "pop3_uidl_format = %%08Xu%%08Xv\n"
                     "mail_uid = %(u)d\nmail_gid = %(u)d\n"
                     "first_valid_uid = 1\nfirst_valid_gid = 1\n"
-                    % {"d": self.dir, "m": self.mbox, "u": MAIL_UID})
+                    % {"d": self.dir, "u": MAIL_UID, "loc": location})
         for sub in ("home", "index"):
             os.chown(os.path.join(self.dir, sub), MAIL_UID, MAIL_UID)
 
@@ -311,6 +327,10 @@ class OldServer:
                     yield name, f.read().decode("utf-8", "replace")
 
 
+# The USER lines clients sent to the relay, for tests of how they log in.
+LOGINS = []
+
+
 def _preauth_login(conn):
     """Dovecot's pop3 runs preauthenticated, in the TRANSACTION state: the
     relay plays the AUTHORIZATION state for it (greeting, USER, PASS), so
@@ -326,6 +346,8 @@ def _preauth_login(conn):
             buf += data
         line, buf = buf.split(b"\n", 1)
         verb = line.strip().split(b" ")[0].upper()
+        if verb == b"USER":
+            LOGINS.append(line.strip()[5:].decode("utf-8", "replace"))
         if verb == b"QUIT":
             conn.sendall(b"+OK Logging out\r\n")
             return None
