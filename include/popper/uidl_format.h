@@ -16,14 +16,16 @@ enum class UidlFormat : uint8_t {
     solid_pop3d, // solid-pop3d 0.15: 32 hex digits of an MD5 of selected header lines
     uw,          // UW ipop3d: X-IMAPbase validity and X-UID, "%08lx%08lx"
     dovecot,     // Dovecot 2.3 on mbox, pop3_uidl_format = %08Xu%08Xv
-    x_uidl,      // qpopper, GNU Mailutils, vm-pop3d: the X-UIDL header's value
+    x_uidl,      // GNU Mailutils, vm-pop3d: the X-UIDL header's value
+    qpopper,     // qpopper 4: the first X-UIDL value of 11 to 32 octets
 };
 
-inline constexpr UidlFormat kUidlFormats[] = {UidlFormat::popperd,     UidlFormat::popa3d,
-                                              UidlFormat::solid_pop3d, UidlFormat::uw,
-                                              UidlFormat::dovecot,     UidlFormat::x_uidl};
+inline constexpr UidlFormat kUidlFormats[] = {
+    UidlFormat::popperd, UidlFormat::popa3d, UidlFormat::solid_pop3d, UidlFormat::uw,
+    UidlFormat::dovecot, UidlFormat::x_uidl, UidlFormat::qpopper};
 
-// The conf-file spelling: "popperd", "popa3d", "solid-pop3d", "uw", "dovecot", "x-uidl".
+// The conf-file spelling: "popperd", "popa3d", "solid-pop3d", "uw", "dovecot", "x-uidl",
+// "qpopper".
 std::string_view uidl_format_name(UidlFormat format);
 std::optional<UidlFormat> parse_uidl_format(std::string_view name);
 

@@ -97,7 +97,7 @@ Status set_uidl_format(std::string_view value, Config& config) {
     auto format = parse_uidl_format(value);
     if (!format)
         return Error::because(
-            "", "", shown(value) + " is not popperd, popa3d, solid-pop3d, uw, dovecot or x-uidl");
+            "", "", shown(value) + " is not popperd, popa3d, solid-pop3d, uw, dovecot, x-uidl or qpopper");
     config.uidl_format = *format;
     return {};
 }

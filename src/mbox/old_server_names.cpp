@@ -45,7 +45,9 @@ std::unique_ptr<OldServerReader> make_old_server_reader(const UidlOptions& optio
     case UidlFormat::dovecot:
         return make_x_imap_reader(options.format, options.remembered);
     case UidlFormat::x_uidl:
-        return make_x_uidl_reader();
+        return make_x_uidl_reader(false);
+    case UidlFormat::qpopper:
+        return make_x_uidl_reader(true);
     }
     return nullptr;
 }

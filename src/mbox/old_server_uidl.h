@@ -33,10 +33,20 @@
 //  next one the X-IMAPbase allows; in the first message it counts only
 //  after the X-IMAPbase header.
 //
-//  x-uidl (qpopper pop_dropcopy.c, GNU Mailutils msguidl.c): the value of
-//  the message's first X-UIDL: header (name in any case) that is a valid
-//  UIDL, after the colon and blanks, to the end of its first line, without
-//  trailing blanks.
+//  x-uidl (GNU Mailutils msguidl.c, vm-pop3d): the value of the message's
+//  first X-UIDL: header (name in any case) that is a valid UIDL, after the
+//  colon and blanks, to the end of its first line, without trailing blanks.
+//
+//  qpopper 4 (pop_dropcopy.c init_dropinfo, do_drop_copy): the first X-UIDL:
+//  header (name in any case) whose value, after the colon and blanks, to the
+//  end of the line with its line ending, is MIN_UIDL_LENGTH (12) to
+//  MAX_UIDL_LENGTH (33) octets: 11 to 32 octets before an LF, trailing blanks
+//  included. Shorter or longer ones are passed over for a later one.
+//  qpopper names a message without one by an MD5 it writes into the mbox as
+//  X-UIDL at the next update (with its default update_status_hdrs), so a
+//  mailbox it served carries its names; one it never wrote gets popperd's
+//  own UIDL. A value with blanks in it, which qpopper listed as it was, is
+//  no valid UIDL (RFC 1939 §7): popperd's own there too.
 //
 // UW and Dovecot write an X-UID into every message they read, so a message
 // without one is new since, or a part of one of their messages that popperd
@@ -102,7 +112,8 @@ std::unique_ptr<OldServerReader> make_old_server_reader(const UidlOptions& optio
 std::unique_ptr<OldServerReader> make_popa3d_reader();
 std::unique_ptr<OldServerReader> make_solid_pop3d_reader();
 std::unique_ptr<OldServerReader> make_x_imap_reader(UidlFormat format, UidBase remembered);
-std::unique_ptr<OldServerReader> make_x_uidl_reader();
+// qpopper_lengths: qpopper's rule (below) instead of GNU Mailutils'.
+std::unique_ptr<OldServerReader> make_x_uidl_reader(bool qpopper_lengths);
 
 // Chooses every message's UIDL under an old server's format: its names made
 // unique (twins get "-2", "-3", ...; a suffixed name longer than 70 octets

@@ -17,6 +17,8 @@ std::string_view uidl_format_name(UidlFormat format) {
         return "dovecot";
     case UidlFormat::x_uidl:
         return "x-uidl";
+    case UidlFormat::qpopper:
+        return "qpopper";
     }
     return "popperd";
 }

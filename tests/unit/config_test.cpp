@@ -498,9 +498,9 @@ TEST(Config, ParsesEveryUidlFormat) {
 }
 
 TEST(Config, RejectsUnknownUidlFormatWithFileAndLine) {
-    EXPECT_EQ(parse_error("spool_dir = /s\nuidl_format = qpopper\n"),
-              kSource + ":2: uidl_format: 'qpopper' is not popperd, popa3d, solid-pop3d, uw, "
-                        "dovecot or x-uidl");
+    EXPECT_EQ(parse_error("spool_dir = /s\nuidl_format = vm-pop3d\n"),
+              kSource + ":2: uidl_format: 'vm-pop3d' is not popperd, popa3d, solid-pop3d, uw, "
+                        "dovecot, x-uidl or qpopper");
     EXPECT_EQ(parse_error("uidl_format = POPA3D\n").find(kSource + ":1: uidl_format: "), 0u);
 }
 

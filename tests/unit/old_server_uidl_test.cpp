@@ -287,6 +287,29 @@ TEST(XUidlFormatUidl, ANameSpellingAnotherMessagesOwnUidlStaysUnique) {
     EXPECT_EQ(got[0], claimed + "-2");
 }
 
+// --- qpopper ---------------------------------------------------------------------
+
+TEST(QpopperUidl, FirstXUidlOf11To32OctetsCountsAndShorterOrLongerOnesArePassedOver) {
+    const std::string ten(10, 'a'), eleven(11, 'b'), thirty_two(32, 'c'), thirty_three(33, 'd');
+    std::string mbox = kFrom + "X-UIDL: " + ten + "\nX-UIDL: " + thirty_three +
+                       "\nx-uidl: " + thirty_two + "\nX-UIDL: " + eleven + "\n\nb\n";
+    EXPECT_EQ(uidls(mbox, UidlFormat::qpopper), std::vector<std::string>{thirty_two});
+    // GNU Mailutils takes the first valid one, whatever its length.
+    EXPECT_EQ(uidls(mbox, UidlFormat::x_uidl), std::vector<std::string>{ten});
+}
+
+TEST(QpopperUidl, TheLineEndingCountsAndTrailingBlanksStayInTheValue) {
+    const std::string eleven(11, 'e');
+    // 10 octets and CRLF make 12: qpopper takes it.
+    std::string crlf = kFrom + "X-UIDL: " + std::string(10, 'f') + "\r\n\r\nb\r\n";
+    EXPECT_EQ(uidls(crlf, UidlFormat::qpopper), std::vector<std::string>{std::string(10, 'f')});
+    // qpopper would list "eeeeeeeeeee  " with its blanks: no valid UIDL, so
+    // popperd lists its own.
+    std::string blanks = kFrom + "X-UIDL: " + eleven + "  \n\nb\n";
+    EXPECT_EQ(uidls(blanks, UidlFormat::qpopper), std::vector<std::string>{own(blanks, 0)});
+    EXPECT_EQ(uidls(blanks, UidlFormat::x_uidl), std::vector<std::string>{eleven});
+}
+
 TEST(XUidlFormatUidl, XUidlInTheBodyIsIgnored) {
     std::string mbox = kFrom + "Subject: s\n\nX-UIDL: in-the-body\n";
     EXPECT_EQ(uidls(mbox, UidlFormat::x_uidl), std::vector<std::string>{own(mbox, 0)});
