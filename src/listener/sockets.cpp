@@ -50,7 +50,7 @@ Result<ListeningSocket> bind_one(const ListenAddress& address) {
     if (::listen(fd.get(), kListenBacklog) != 0)
         return Error::from_errno("listen", address.text);
     std::string name = local_address_text(fd.get());
-    return ListeningSocket{std::move(fd), name};
+    return ListeningSocket{std::move(fd), name, address.proxy};
 }
 
 } // namespace
