@@ -30,8 +30,9 @@ struct InheritedSockets {
 InheritedSockets take_systemd_sockets();
 
 // The client of an inetd-mode session (popperd -i) on descriptor `fd`: the
-// socket's peer; when `fd` is no inet socket (stunnel's `exec`, ucspi-tcp's
-// tcpserver), the address in REMOTE_HOST or TCPREMOTEIP. `tls_terminated`
+// socket's peer; when `fd` is no inet socket (ucspi-tcp's tcpserver) or a
+// loopback one (stunnel's `exec`), the numeric address in REMOTE_HOST or
+// TCPREMOTEIP if one is set. `tls_terminated`
 // (popperd -i -S): the program that started us terminated TLS.
 PeerInfo inetd_peer(int fd, bool tls_terminated);
 
