@@ -21,8 +21,10 @@ Modes, one ctest each (they run in parallel):
            `proxy_protocol on`, users routed by an auth_http that nginx
            answers itself from a map: alice to one popperd on 127.0.0.3,
            bob to another on 127.0.0.4 (README "Several machines")
+  environment  ucspi-tcp's way: `popperd -i [-S]` on a socket pair with
+           TCPREMOTEIP; only -S counts as TLS
 
-usage: front_door.py POPPERD stunnel|haproxy|nginx
+usage: front_door.py POPPERD stunnel|haproxy|nginx|environment
 """
 import getpass
 import os
@@ -392,12 +394,41 @@ def nginx(popperd, pki, work):
     note("ok: nginx routed alice to 127.0.0.3 and bob to 127.0.0.4, each with the real address")
 
 
+def environment(popperd, pki, work):
+    """ucspi-tcp's tcpserver: pipes, TCPREMOTEIP. On a socket pair (no inet
+    socket), `popperd -i` takes the client from the environment; -S makes
+    the session one under TLS, and nothing else does."""
+    host = interop.Host(popperd, "allow_plaintext = tls\n")
+    for flags, tls in ((["-S"], True), ([], False)):
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ, TCPREMOTEIP="192.0.2.9", TCPREMOTEPORT="40001")
+        env.pop("REMOTE_HOST", None)
+        log_path = os.path.join(work, "inetd%s.log" % "".join(flags))
+        with open(log_path, "wb") as log:
+            proc = interop.start([popperd, "-i"] + flags + ["-c", host.conf], stdin=theirs,
+                                 stdout=theirs, stderr=log, env=env)
+        theirs.close()
+        ours.settimeout(interop.WAIT_S)
+        reader = ours.makefile("rb")
+        reader.readline()
+        ours.sendall(b"USER alice\r\nQUIT\r\n")
+        reply = reader.readline()
+        reader.readline()
+        ours.close()
+        proc.wait(timeout=interop.WAIT_S)
+        if reply.startswith(b"+OK") != tls:
+            fail("popperd -i %s: USER answered %r" % (" ".join(flags), reply))
+        with open(log_path, "rb") as f:
+            expect_logged("popperd -i %s" % " ".join(flags), f.read(),
+                          r"connect: addr=192\.0\.2\.9%s" % (" tls=yes" if tls else "\n"))
+
+
 def main():
     popperd = os.path.abspath(sys.argv[1])
     mode = sys.argv[2] if len(sys.argv) > 2 else ""
-    modes = {"stunnel": stunnel, "haproxy": haproxy, "nginx": nginx}
+    modes = {"stunnel": stunnel, "haproxy": haproxy, "nginx": nginx, "environment": environment}
     if mode not in modes:
-        fail("usage: front_door.py POPPERD stunnel|haproxy|nginx")
+        fail("usage: front_door.py POPPERD stunnel|haproxy|nginx|environment")
     interop.require_tools("openssl", "perl")
     work = interop.tempdir("popperd-front-")
     os.chmod(work, 0o755)
