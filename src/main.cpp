@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
 
     if (inetd)
         return serve_one(*config, STDIN_FILENO, tls);
-    auto inherited = popper::take_systemd_sockets();
+    auto inherited = popper::take_systemd_sockets(*config);
     if (inherited.connection_fd >= 0)
         return serve_one(*config, inherited.connection_fd, false);
 

@@ -27,7 +27,9 @@ struct InheritedSockets {
     std::vector<ListeningSocket> listening; // Accept=no
     int connection_fd = -1;                 // Accept=yes: one connection
 };
-InheritedSockets take_systemd_sockets();
+// A listening socket bound to the address of a `listen ... proxy` line of
+// `config` is marked proxy.
+InheritedSockets take_systemd_sockets(const Config& config);
 
 // The client of an inetd-mode session (popperd -i) on descriptor `fd`: the
 // socket's peer; when `fd` is no inet socket (ucspi-tcp's tcpserver) or a

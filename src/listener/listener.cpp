@@ -198,7 +198,8 @@ bool reload(Config& config, const std::string& config_path) {
     }
     bool same = fresh->listen.size() == config.listen.size();
     for (size_t i = 0; same && i < fresh->listen.size(); ++i)
-        same = fresh->listen[i].text == config.listen[i].text;
+        same = fresh->listen[i].text == config.listen[i].text &&
+               fresh->listen[i].proxy == config.listen[i].proxy;
     if (!same)
         log_warning("SIGHUP: listen addresses changed; they apply after a restart");
     config = std::move(*fresh);

@@ -22,7 +22,8 @@ Modes, one ctest each (they run in parallel):
            answers itself from a map: alice to one popperd on 127.0.0.3,
            bob to another on 127.0.0.4 (README "Several machines")
   environment  ucspi-tcp's way: `popperd -i [-S]` on a socket pair with
-           TCPREMOTEIP; only -S counts as TLS
+           TCPREMOTEIP; only -S counts as TLS. And a socket systemd passes
+           on the address of a `listen ... proxy` line requires the header
 
 usage: front_door.py POPPERD stunnel|haproxy|nginx|environment
 """
@@ -30,6 +31,7 @@ import getpass
 import os
 import poplib
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -421,6 +423,31 @@ def environment(popperd, pki, work):
         with open(log_path, "rb") as f:
             expect_logged("popperd -i %s" % " ".join(flags), f.read(),
                           r"connect: addr=192\.0\.2\.9%s" % (" tls=yes" if tls else "\n"))
+    systemd_proxy_socket(popperd, work)
+
+
+def systemd_proxy_socket(popperd, work):
+    """A socket systemd passes (systemd-socket-activate, Accept=no) on the
+    address of a `listen ... proxy` line is a proxy listener too."""
+    if not shutil.which("systemd-socket-activate"):
+        note("skipped part: systemd-socket-activate is not installed")
+        return
+    port = interop.free_port()
+    host = interop.Host(popperd, "listen = 127.0.0.1:%d proxy\n"
+                                 "proxy_trusted_networks = 127.0.0.1\n" % port)
+    log_path = os.path.join(work, "systemd.log")
+    start_logged(["systemd-socket-activate", "--listen", "127.0.0.1:%d" % port, popperd, "-f",
+                  "-c", host.conf], log_path, port_open(port))
+    with socket.create_connection(("127.0.0.1", port), timeout=interop.WAIT_S) as s:
+        s.sendall(b"PROXY TCP4 192.0.2.5 127.0.0.1 40000 110\r\nQUIT\r\n")
+        reader = s.makefile("rb")
+        greeting = reader.readline()
+    if not greeting.startswith(b"+OK"):
+        fail("systemd socket marked proxy: greeting %r" % greeting)
+    with open(log_path, "rb") as f:
+        text = f.read()
+    expect_logged("systemd socket", text, r"listening on 127\.0\.0\.1:%d proxy " % port)
+    expect_logged("systemd socket", text, r"connect: addr=192\.0\.2\.5 sender=127\.0\.0\.1")
 
 
 def main():
