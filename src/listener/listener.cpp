@@ -218,7 +218,8 @@ bool ask_admission(int admission, const std::string& address) {
     char answer = 0;
     for (;;) {
         ssize_t n = ::recv(admission, &answer, 1, 0);
-        if (n < 0 && errno == EINTR)
+        // SIGTERM: the listener is stopping and closes the socket anyway.
+        if (n < 0 && errno == EINTR && !session_shutdown_requested())
             continue;
         return n == 1 && answer == 'y';
     }
@@ -345,6 +346,9 @@ int run_listener(Config config, const std::string& config_path,
                " sessions still running");
     for (const auto& [pid, address] : children.address_of)
         ::kill(pid, SIGTERM);
+    // A session still waiting to be admitted reads the end of file: not
+    // admitted, it ends instead of waiting for a listener that stopped.
+    children.admission.clear();
     // Pooled pre-login processes see their control socket close; a busy one
     // ends with its connection (its session process shuts the reading down).
     std::vector<pid_t> preauth = pool.stop();
