@@ -6,11 +6,11 @@
 
 #include <cstdlib>
 #include <initializer_list>
-#include <utility>
-#include <vector>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace popper {
 namespace {
