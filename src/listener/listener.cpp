@@ -48,8 +48,10 @@ struct Children {
     std::map<pid_t, std::string> address_of;
     std::map<std::string, unsigned> count_at;
     // Sessions of `proxy` listeners waiting to be admitted: the listener's
-    // end of each one's admission socket.
+    // end of each one's admission socket; and that of the session being
+    // started, not yet in the map.
     std::map<pid_t, UniqueFd> admission;
+    UniqueFd starting_admission;
     PreauthPool* pool = nullptr;
 
     void add(pid_t pid, const std::string& address) {
@@ -68,6 +70,8 @@ struct Children {
     void close_admission_sockets() const {
         for (const auto& [pid, fd] : admission)
             ::close(fd.get());
+        if (starting_admission)
+            ::close(starting_admission.get());
     }
     // A session of a `proxy` listener asks for its client, the address its
     // PROXY header named: counted from now on, or refused (max_sessions_per_ip).
@@ -133,8 +137,9 @@ std::string listener_title(const std::vector<ListeningSocket>& sockets) {
 
 // A session process: the pre-login part in a child of its own, or in a
 // pooled process the listener hands the connection to. `admission`: the
-// session's end of its admission socket (a `proxy` listener), or -1.
-pid_t start_session(const Config& config, int fd, const PeerInfo& peer, int admission,
+// session's end of its admission socket (a `proxy` listener), or none; ours
+// is closed at once, so that no pooled process forked later inherits it.
+pid_t start_session(const Config& config, int fd, const PeerInfo& peer, UniqueFd admission,
                     PreauthPool& pool) {
     const std::string& address = peer.address;
     if (config.preauth_process_connections <= 1) {
@@ -142,7 +147,7 @@ pid_t start_session(const Config& config, int fd, const PeerInfo& peer, int admi
         if (pid == 0) {
             pool.leave_listener();
             install_session_signals();
-            ::_exit(run_session(config, fd, fd, peer, admission));
+            ::_exit(run_session(config, fd, fd, peer, admission.get()));
         }
         return pid;
     }
@@ -156,11 +161,12 @@ pid_t start_session(const Config& config, int fd, const PeerInfo& peer, int admi
         preauth_end.reset();
         install_session_signals();
         ::_exit(run_session_with_pooled_preauth(config, fd, peer, std::move(privileged_end),
-                                                admission));
+                                                admission.get()));
     }
     if (pid < 0)
         return pid;
     privileged_end.reset(); // the session process's, not ours
+    admission.reset();
     // Failing here, the session process sees its channel close and tells
     // the client.
     if (auto handed = pool.hand(config, fd, preauth_end.get(), address, peer.expects_proxy_header);
@@ -322,13 +328,14 @@ int run_listener(Config config, const std::string& config_path,
                 refuse(client.get(), "Too many connections from your address");
                 continue;
             }
-            UniqueFd ours, theirs;
-            if (proxy && !admission_pair(ours, theirs)) {
+            UniqueFd theirs;
+            if (proxy && !admission_pair(children.starting_admission, theirs)) {
                 log_error(std::string("socketpair: ") + std::strerror(errno));
                 continue;
             }
             PeerInfo peer{.address = address, .expects_proxy_header = proxy};
-            pid_t pid = start_session(config, client.get(), peer, theirs.get(), pool);
+            pid_t pid = start_session(config, client.get(), peer, std::move(theirs), pool);
+            UniqueFd ours = std::move(children.starting_admission);
             if (pid < 0) {
                 log_error(std::string("cannot start a session: ") + std::strerror(errno));
                 refuse(client.get(), "Server busy, try again later");

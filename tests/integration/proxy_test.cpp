@@ -127,6 +127,16 @@ TEST_F(Proxy, MaxSessionsPerIpCountsTheClientTheHeaderNames) {
     }));
 }
 
+TEST_F(Proxy, SigtermStopsTheDaemonWhileASenderHasNotSentItsHeader) {
+    PopClient waiting = daemon().connect();
+    PopClient admitted = connect_with(v1_tcp4("192.0.2.7"));
+    EXPECT_TRUE(daemon().wait_for_log("connect: addr=192.0.2.7"));
+    // The header wait is bounded (3 s), so the stop is too.
+    EXPECT_EQ(daemon().stop(), 0);
+    EXPECT_TRUE(waiting.wait_closed());
+    EXPECT_EQ(admitted.read_line(), "-ERR [SYS/TEMP] Server shutting down");
+}
+
 // --- refused ---------------------------------------------------------------
 
 TEST_F(Proxy, AForgedHeaderFromAnUntrustedPeerIsClosedBeforeAByteIsRead) {
