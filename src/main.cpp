@@ -25,10 +25,11 @@ namespace {
 constexpr int kExitUsage = 64; // sysexits.h EX_USAGE
 
 void usage(std::FILE* to) {
-    std::fprintf(to, "usage: popperd [-c FILE] [-f | -i] [-t] [-n] [-V] [-h]\n"
+    std::fprintf(to, "usage: popperd [-c FILE] [-f | -i [-S]] [-t] [-n] [-V] [-h]\n"
                      "  -c FILE  configuration file (default " POPPER_DEFAULT_CONFIG ")\n"
                      "  -f       stay in the foreground\n"
                      "  -i       inetd mode: serve one session on stdin/stdout\n"
+                     "  -S       with -i: TLS was terminated by the program that started us\n"
                      "  -t       check the configuration and exit\n"
                      "  -n       print the effective configuration and exit\n"
                      "  -V       print the version and exit\n"
@@ -41,21 +42,21 @@ void note_privileges() {
                            std::to_string(::getuid()));
 }
 
-int serve_one(const popper::Config& config, int fd) {
+int serve_one(const popper::Config& config, int fd, bool tls_terminated) {
     popper::log_redirect_stderr_to_syslog_if_socket();
     popper::install_session_signals();
     note_privileges();
     return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd,
-                               popper::PeerInfo{popper::peer_address_text(fd)});
+                               popper::inetd_peer(fd, tls_terminated), -1);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     std::string config_path = POPPER_DEFAULT_CONFIG;
-    bool foreground = false, inetd = false, check = false, print = false;
+    bool foreground = false, inetd = false, check = false, print = false, tls = false;
     int opt;
-    while ((opt = ::getopt(argc, argv, "c:fitnVh")) != -1) {
+    while ((opt = ::getopt(argc, argv, "c:fiStnVh")) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
             break;
         case 'i':
             inetd = true;
+            break;
+        case 'S':
+            tls = true;
             break;
         case 't':
             check = true;
@@ -83,7 +87,7 @@ int main(int argc, char** argv) {
             return kExitUsage;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (tls && !inetd)) {
         usage(stderr);
         return kExitUsage;
     }
@@ -94,7 +98,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "popperd: %s\n", config.error().message().c_str());
         return popper::kExitConfigError;
     }
-    if (popper::auth_policy(*config).needs_secrets()) {
+    if (popper::auth_policy(*config, false).needs_secrets()) {
         // The plain secrets of APOP and CRAM-MD5 must be readable by root only.
         if (auto safe = popper::check_secrets_file_permissions(config->apop_secrets_file); !safe) {
             std::fprintf(stderr, "popperd: %s\n", safe.error().message().c_str());
@@ -123,10 +127,10 @@ int main(int argc, char** argv) {
     }
 
     if (inetd)
-        return serve_one(*config, STDIN_FILENO);
-    auto inherited = popper::take_systemd_sockets();
+        return serve_one(*config, STDIN_FILENO, tls);
+    auto inherited = popper::take_systemd_sockets(*config);
     if (inherited.connection_fd >= 0)
-        return serve_one(*config, inherited.connection_fd);
+        return serve_one(*config, inherited.connection_fd, false);
 
     std::vector<popper::ListeningSocket> sockets;
     if (!inherited.listening.empty()) {

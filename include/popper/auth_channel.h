@@ -42,6 +42,17 @@ struct PreauthEnd {
     bool said_goodbye = false;
 };
 
+// On a `listen ... proxy` connection, before the greeting: the client that
+// the PROXY header names, as the pre-login process read it. The privileged
+// process takes the address as a syntactically checked claim (the header
+// came from a trusted sender, but through the unprivileged reader), and
+// answers with an AuthVerdict: ok, or not ok when max_sessions_per_ip
+// refuses the client.
+struct ClientAddress {
+    std::string address; // numeric IPv4 or IPv6
+    bool under_tls = false;
+};
+
 // The challenges of one login, made by the privileged process: the APOP
 // stamp of the greeting and the CRAM-MD5 challenges. Sent to a pooled
 // pre-login process at the start of each connection; a forked one inherits them.
@@ -54,6 +65,7 @@ Status send_auth_request(int fd, const AuthRequest& request);
 Status send_auth_verdict(int fd, const AuthVerdict& verdict);
 Status send_handover(int fd, const Handover& handover);
 Status send_preauth_end(int fd, const PreauthEnd& end);
+Status send_client_address(int fd, const ClientAddress& client);
 Status send_login_challenges(int fd, const LoginChallenges& challenges);
 // Error at EOF: the privileged process went away.
 Result<LoginChallenges> receive_login_challenges(int fd);
@@ -64,6 +76,7 @@ struct AuthMessage {
     std::optional<AuthRequest> request;
     std::optional<Handover> handover;
     std::optional<PreauthEnd> ended;
+    std::optional<ClientAddress> client;
 };
 Result<std::optional<AuthMessage>> receive_auth_message(int fd);
 Result<AuthVerdict> receive_auth_verdict(int fd);
@@ -76,9 +89,10 @@ struct PreauthConnection {
     UniqueFd client;  // the client's socket
     UniqueFd channel; // the auth channel to this connection's privileged process
     std::string peer_address;
+    bool expects_proxy_header = false; // accepted on a `proxy` listener
 };
 Status send_preauth_connection(int control, int client_fd, int channel_fd,
-                               const std::string& peer_address);
+                               const std::string& peer_address, bool expects_proxy_header);
 // nullopt when the listener closed the control socket (retire).
 Result<std::optional<PreauthConnection>> receive_preauth_connection(int control);
 Status send_preauth_idle(int control);

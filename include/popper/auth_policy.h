@@ -1,6 +1,7 @@
 // Which ways to log in the server offers: USER/PASS and APOP (RFC 1939 §7)
 // and the SASL mechanisms of AUTH (RFC 5034, popper/sasl.h). One value,
-// computed from the config's allow_plaintext, apop and auth_mechanisms, and
+// computed from the config's allow_plaintext, apop and auth_mechanisms (and
+// whether the session is under TLS, for allow_plaintext = tls), and
 // asked by everything that needs to know: CAPA and AUTH's list, the commands
 // of the pre-login process, the privileged credential check (which does not
 // trust the pre-login process to have asked), the login challenges, and
@@ -53,6 +54,8 @@ struct AuthPolicy {
     }
 };
 
-AuthPolicy auth_policy(const Config& config);
+// `under_tls`: the session is known to be under TLS (PeerInfo::under_tls),
+// which allow_plaintext = tls asks for the mechanisms that send the password.
+AuthPolicy auth_policy(const Config& config, bool under_tls);
 
 } // namespace popper

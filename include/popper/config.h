@@ -3,6 +3,7 @@
 #pragma once
 
 #include "popper/log.h"
+#include "popper/networks.h"
 #include "popper/result.h"
 #include "popper/uidl_format.h"
 
@@ -26,21 +27,34 @@ struct ListenAddress {
     std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "::"
     uint16_t port = 0; // 0 asks the kernel for an ephemeral port (tests)
     std::string text;  // as written: "127.0.0.1:110", "[::1]:110"
+    // `listen = ADDR:PORT proxy`: every connection starts with a PROXY
+    // protocol header (popper/proxy_protocol.h) from proxy_trusted_networks.
+    bool proxy = false;
 
     bool operator==(const ListenAddress&) const = default;
 };
 
-// Parses "addr:port", "[v6addr]:port" or "*:port" (= 0.0.0.0). `host` is the
-// address in inet_ntop's canonical form. Errors carry only a detail text.
+// Parses "addr:port", "[v6addr]:port" or "*:port" (= 0.0.0.0), optionally
+// followed by the word "proxy". `host` is the address in inet_ntop's
+// canonical form. Errors carry only a detail text.
 Result<ListenAddress> parse_listen_address(std::string_view text);
 
 enum class LockMethod { dotlock, fcntl, flock };
+
+// allow_plaintext: whether the mechanisms that send the password itself
+// (USER/PASS, SASL PLAIN and LOGIN) are offered; `tls` only on a session
+// known to be under TLS (PeerInfo::under_tls).
+enum class AllowPlaintext { no, yes, tls };
 
 struct Config {
     std::string source_path; // file the values came from, empty for defaults
 
     // Any `listen` line in the file replaces this whole list.
     std::vector<ListenAddress> listen = {{"0.0.0.0", 110, "0.0.0.0:110"}, {"::", 110, "[::]:110"}};
+    // The senders a `listen ... proxy` socket accepts a PROXY header from
+    // (haproxy, nginx, stunnel in front of us); anyone else is closed on
+    // before a byte is read. Empty: a proxy listener accepts nobody.
+    NetworkList proxy_trusted_networks;
     std::string users_file = "/etc/popperd/users";
     std::string spool_dir = "/var/mail";
     std::string drop_dir = "/var/lib/popperd/drop";
@@ -81,7 +95,7 @@ struct Config {
     bool system_users = false; // users = system: Unix accounts instead of users_file
     bool apop = false;
     std::string apop_secrets_file = "/etc/popperd/apop-secrets"; // name:secret, 0600 root
-    bool allow_plaintext = true;                                 // USER/PASS and SASL PLAIN, LOGIN
+    AllowPlaintext allow_plaintext = AllowPlaintext::yes;        // USER/PASS and SASL PLAIN, LOGIN
     std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"}; // SASL, upper case
     unsigned auth_failure_delay_ms = 2000;                         // delay after each failed login
     unsigned max_auth_failures = 3;                                // disconnect after this many

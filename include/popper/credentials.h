@@ -28,7 +28,9 @@ AuthContext make_auth_context(const Config& config);
 // when the login is granted. Unknown users, invalid names and wrong answers
 // cost the same work (invariant 5); the verdict's reason says which for the
 // log. Each CRAM-MD5 challenge of `context` is good for one answer.
+// `under_tls`: the session's PeerInfo::under_tls (allow_plaintext = tls).
 AuthVerdict check_credentials(const Config& config, const AuthContext& context,
-                              const AuthRequest& request, std::optional<UserEntry>& entry);
+                              const AuthRequest& request, bool under_tls,
+                              std::optional<UserEntry>& entry);
 
 } // namespace popper

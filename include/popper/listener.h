@@ -5,6 +5,7 @@
 #include "popper/config.h"
 #include "popper/io.h"
 #include "popper/result.h"
+#include "popper/session.h"
 
 #include <string>
 #include <vector>
@@ -13,7 +14,8 @@ namespace popper {
 
 struct ListeningSocket {
     UniqueFd fd;
-    std::string name; // "127.0.0.1:110", "[::1]:110" with the port actually bound
+    std::string name;   // "127.0.0.1:110", "[::1]:110" with the port actually bound
+    bool proxy = false; // `listen ... proxy`: connections start with a PROXY header
 };
 
 // Binds every `listen` address of the config.
@@ -25,7 +27,24 @@ struct InheritedSockets {
     std::vector<ListeningSocket> listening; // Accept=no
     int connection_fd = -1;                 // Accept=yes: one connection
 };
-InheritedSockets take_systemd_sockets();
+// A listening socket bound to the address of a `listen ... proxy` line of
+// `config` is marked proxy.
+InheritedSockets take_systemd_sockets(const Config& config);
+
+// The client of an inetd-mode session (popperd -i) on descriptor `fd`: the
+// socket's peer; when `fd` is no inet socket (ucspi-tcp's tcpserver) or a
+// loopback one (stunnel's `exec`), the numeric address in REMOTE_HOST or
+// TCPREMOTEIP if one is set. `tls_terminated`
+// (popperd -i -S): the program that started us terminated TLS.
+PeerInfo inetd_peer(int fd, bool tls_terminated);
+
+// The admission of a `proxy` listener's session: the listener counts
+// sessions per client address (max_sessions_per_ip), and only the PROXY
+// header names the client, later, in the session. The session process asks
+// on the admission socket the listener made for it; true: admitted and
+// counted. -1 (no listener: inetd, systemd Accept=yes): always admitted.
+inline constexpr size_t kMaxAdmissionOctets = 64; // an IPv6 address in text
+bool ask_admission(int admission, const std::string& address);
 
 // Runs the accept loop until SIGTERM/SIGINT; re-reads `config_path` on
 // SIGHUP. Returns the exit status.

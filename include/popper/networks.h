@@ -34,6 +34,9 @@ std::optional<IpAddress> parse_ip_address(std::string_view text);
 IpAddress ip_address_of(const struct in6_addr& address);
 // The address of an AF_INET or AF_INET6 socket address; nullopt otherwise.
 std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address);
+// The client at the other end of connected socket `fd` (getpeername);
+// nullopt when `fd` is not an IP socket.
+std::optional<IpAddress> peer_ip_address(int fd);
 
 struct Network {
     IpAddress base; // with the bits past prefix_bits zero
@@ -41,6 +44,7 @@ struct Network {
 
     bool contains(const IpAddress& address) const;
     std::string text() const; // "192.0.2.0/24"
+    friend bool operator==(const Network&, const Network&) = default;
 };
 
 // "ADDRESS/BITS" or a bare address (all bits). Host bits set in ADDRESS
@@ -55,6 +59,7 @@ struct NetworkList {
     bool contains(const IpAddress& address) const;
     bool empty() const { return networks.empty(); }
     std::string text() const; // "192.0.2.0/24, ::1/128"
+    friend bool operator==(const NetworkList&, const NetworkList&) = default;
 };
 Result<NetworkList> parse_network_list(std::string_view text);
 

@@ -34,8 +34,10 @@ public:
     ~PreauthPool() = default;
 
     // Passes the client and its auth channel to an idle process, or to a new
-    // one. The descriptors stay ours to close.
-    Status hand(const Config& config, int client_fd, int channel_fd, const std::string& address);
+    // one. The descriptors stay ours to close. `expects_proxy_header`: the
+    // connection came on a `proxy` listener and `address` is the sender's.
+    Status hand(const Config& config, int client_fd, int channel_fd, const std::string& address,
+                bool expects_proxy_header);
 
     // The control sockets, to be polled for reports; handle_reports() takes
     // the same slice of the poll set back.

@@ -16,12 +16,14 @@
 namespace popper {
 
 // Runs the whole session in this process and a pre-login child forked for
-// it, and returns the process exit status.
-int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer);
+// it, and returns the process exit status. `admission`: on a `proxy`
+// listener, where to ask the listener to admit the client that the PROXY
+// header names (ask_admission, popper/listener.h); -1 otherwise.
+int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer, int admission);
 
 // The same with the pre-login part in a pooled process of the listener, to
 // which the listener passes `fd` and the other end of `channel`.
 int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo& peer,
-                                    UniqueFd channel);
+                                    UniqueFd channel, int admission);
 
 } // namespace popper

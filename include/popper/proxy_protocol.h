@@ -11,6 +11,7 @@
 #include "popper/networks.h"
 #include "popper/result.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -54,5 +55,15 @@ struct ProxyParse {
 // have before calling again (for v1, one octet more at a time, up to the
 // limit). Error: not a valid header of either version.
 Result<ProxyParse> parse_proxy_header(std::string_view data);
+
+// How long a trusted sender has to send the whole header: haproxy and nginx
+// send it with the connection, so a wait is a sender that will not.
+inline constexpr std::chrono::seconds kProxyHeaderTimeout{3};
+
+// Reads the header that starts connection `fd`, exactly: never an octet
+// past it, which is the client's (parse_proxy_header's need_octets). Error:
+// the connection closed or `limit` passed before it was complete, or it is
+// not a valid header; the message says which, for the log.
+Result<ProxyHeader> read_proxy_header(int fd, std::chrono::milliseconds limit);
 
 } // namespace popper

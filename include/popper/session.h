@@ -24,8 +24,22 @@
 
 namespace popper {
 
+// The one place a session keeps who its client is. Every log line, process
+// title, limit and policy reads it from here.
 struct PeerInfo {
-    std::string address; // peer_address_text(): "192.0.2.1", "::1", or "local"
+    // The client's address: "192.0.2.1", "::1", or "local" (not IP). The
+    // socket's peer (peer_address_text) unless something that popperd
+    // trusts to know better named the client: a PROXY header on a `proxy`
+    // listener, or in inetd mode the environment of stunnel or tcpserver.
+    std::string address;
+    // The client reached us over TLS, terminated in front of popperd: the
+    // PROXY v2 header's PP2_CLIENT_SSL bit, or `popperd -i -S`. What
+    // allow_plaintext = tls asks.
+    bool under_tls = false;
+    // Accepted on a `listen ... proxy` socket from a trusted sender whose
+    // address is `address` until the header names the client: the pre-login
+    // side reads the header before the greeting.
+    bool expects_proxy_header = false;
 };
 
 enum class Pop3State { authorization, transaction, update };
@@ -39,11 +53,11 @@ struct SessionStats {
 
 struct Session {
     Session(const Config& c, PeerInfo p, int in_fd, int out_fd)
-        : config(c), policy(auth_policy(c)), peer(std::move(p)),
+        : config(c), policy(auth_policy(c, p.under_tls)), peer(std::move(p)),
           reader(in_fd, kMaxCommandLineOctets), writer(out_fd) {}
 
     const Config& config;
-    const AuthPolicy policy;
+    AuthPolicy policy; // recomputed when a PROXY header says the client is under TLS
     PeerInfo peer;
     LineReader reader;
     ReplyWriter writer;

@@ -44,7 +44,9 @@ bool sends_password(LoginMechanism mechanism) {
            mechanism == LoginMechanism::login;
 }
 
-AuthPolicy auth_policy(const Config& config) {
+AuthPolicy auth_policy(const Config& config, bool under_tls) {
+    const bool plaintext_ok = config.allow_plaintext == AllowPlaintext::yes ||
+                              (config.allow_plaintext == AllowPlaintext::tls && under_tls);
     std::vector<SaslMechanism> listed;
     for (const auto& name : config.auth_mechanisms)
         if (auto m = parse_sasl_mechanism(name))
@@ -59,7 +61,7 @@ AuthPolicy auth_policy(const Config& config) {
                   : m == LoginMechanism::apop    ? config.apop
                                                  : is_listed(m);
         Offer& offer = policy.offers[static_cast<size_t>(m)];
-        if (sends_password(m) && !config.allow_plaintext)
+        if (sends_password(m) && !plaintext_ok)
             offer = Offer::plaintext_disallowed;
         else
             offer = on ? Offer::offered : Offer::disabled;

@@ -97,7 +97,8 @@ Status set_uidl_format(std::string_view value, Config& config) {
     auto format = parse_uidl_format(value);
     if (!format)
         return Error::because(
-            "", "", shown(value) + " is not popperd, popa3d, solid-pop3d, uw, dovecot, x-uidl or qpopper");
+            "", "",
+            shown(value) + " is not popperd, popa3d, solid-pop3d, uw, dovecot, x-uidl or qpopper");
     config.uidl_format = *format;
     return {};
 }
@@ -137,7 +138,7 @@ std::vector<std::string> yes_no(bool yes) {
 std::vector<std::string> listen_values(const Config& config) {
     std::vector<std::string> values;
     for (const auto& address : config.listen)
-        values.push_back(address.text);
+        values.push_back(address.proxy ? address.text + " proxy" : address.text);
     return values;
 }
 
@@ -149,8 +150,43 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 27> kKeys = {{
+// A CIDR list; the error names the network that is wrong.
+Status set_networks(std::string_view value, Config& config) {
+    auto list = parse_network_list(value);
+    if (!list)
+        return Error::because("", "", shown(list.error().path) + " " + list.error().detail);
+    config.proxy_trusted_networks = std::move(*list);
+    return {};
+}
+
+Status set_allow_plaintext(std::string_view value, Config& config) {
+    if (value == "tls") {
+        config.allow_plaintext = AllowPlaintext::tls;
+        return {};
+    }
+    auto yes = parse_yes_no(value);
+    if (!yes)
+        return Error::because("", "", shown(value) + " is not yes, no or tls");
+    config.allow_plaintext = *yes ? AllowPlaintext::yes : AllowPlaintext::no;
+    return {};
+}
+
+std::vector<std::string> allow_plaintext_value(const Config& config) {
+    switch (config.allow_plaintext) {
+    case AllowPlaintext::no:
+        return one("no");
+    case AllowPlaintext::tls:
+        return one("tls");
+    case AllowPlaintext::yes:
+        break;
+    }
+    return one("yes");
+}
+
+const std::array<ConfigKey, 28> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
+    {"proxy_trusted_networks", kOnce, kMayBeEmpty, set_networks,
+     [](const C& c) { return one(c.proxy_trusted_networks.text()); }},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C& c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
      [](const C& c) { return number(c.max_sessions); }},
@@ -229,9 +265,7 @@ const std::array<ConfigKey, 27> kKeys = {{
     {"apop_secrets_file", kOnce, kNonEmpty,
      [](V v, C& c) { return set_path(v, c.apop_secrets_file); },
      [](const C& c) { return one(c.apop_secrets_file); }},
-    {"allow_plaintext", kOnce, kNonEmpty,
-     [](V v, C& c) { return set_yes_no(v, c.allow_plaintext); },
-     [](const C& c) { return yes_no(c.allow_plaintext); }},
+    {"allow_plaintext", kOnce, kNonEmpty, set_allow_plaintext, allow_plaintext_value},
     {"auth_mechanisms", kOnce, kMayBeEmpty, set_auth_mechanisms,
      [](const C& c) {
          std::string text;

@@ -37,6 +37,18 @@ std::string canonical_address(int family, std::string_view text) {
 
 Result<ListenAddress> parse_listen_address(std::string_view text) {
     using conf::shown;
+    // "ADDR:PORT proxy": the one word a listen line may carry after the
+    // address.
+    bool proxy = false;
+    if (size_t blank = text.find_first_of(" \t"); blank != std::string_view::npos) {
+        std::string_view word = text.substr(blank);
+        while (!word.empty() && (word.front() == ' ' || word.front() == '\t'))
+            word.remove_prefix(1);
+        if (word != "proxy")
+            return Error::because("", "", shown(word) + " after the address is not \"proxy\"");
+        proxy = true;
+        text = text.substr(0, blank);
+    }
     std::string_view host;
     std::string_view rest;
     int family = AF_INET;
@@ -71,7 +83,7 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
                               shown(host) + " is not a numeric " +
                                   (family == AF_INET ? "IPv4 address or *" : "IPv6 address"));
     }
-    return ListenAddress{canonical, *port, std::string(text)};
+    return ListenAddress{canonical, *port, std::string(text), proxy};
 }
 
 } // namespace popper

@@ -65,6 +65,14 @@ std::optional<IpAddress> parse_ip_address(std::string_view text) {
     return std::nullopt;
 }
 
+std::optional<IpAddress> peer_ip_address(int fd) {
+    struct sockaddr_storage address {};
+    socklen_t length = sizeof address;
+    if (::getpeername(fd, reinterpret_cast<struct sockaddr*>(&address), &length) != 0)
+        return std::nullopt;
+    return ip_address_of(address);
+}
+
 std::optional<IpAddress> ip_address_of(const struct sockaddr_storage& address) {
     if (address.ss_family == AF_INET) {
         IpAddress ip;

@@ -4,6 +4,7 @@
 
 #include "popper/ip_address.h"
 #include "popper/log.h"
+#include "popper/networks.h"
 #include "popper/preauth_pool.h"
 #include "popper/prelogin.h"
 #include "popper/privileges.h"
@@ -42,13 +43,63 @@ void install(int signo, void (*handler)(int)) {
 }
 
 struct Children {
+    // The client address of each session: empty for a session of a `proxy`
+    // listener until its PROXY header names the client (admit()).
     std::map<pid_t, std::string> address_of;
     std::map<std::string, unsigned> count_at;
+    // Sessions of `proxy` listeners waiting to be admitted: the listener's
+    // end of each one's admission socket; and that of the session being
+    // started, not yet in the map.
+    std::map<pid_t, UniqueFd> admission;
+    UniqueFd starting_admission;
     PreauthPool* pool = nullptr;
 
     void add(pid_t pid, const std::string& address) {
         address_of[pid] = address;
-        ++count_at[address];
+        if (!address.empty())
+            ++count_at[address];
+    }
+    void forget(std::map<pid_t, std::string>::iterator it) {
+        if (!it->second.empty() && --count_at[it->second] == 0)
+            count_at.erase(it->second);
+        admission.erase(it->first);
+        address_of.erase(it);
+    }
+    // Leaves the listener: a session process must not hold another one's
+    // admission socket.
+    void close_admission_sockets() const {
+        for (const auto& [pid, fd] : admission)
+            ::close(fd.get());
+        if (starting_admission)
+            ::close(starting_admission.get());
+    }
+    // A session of a `proxy` listener asks for its client, the address its
+    // PROXY header named: counted from now on, or refused (max_sessions_per_ip).
+    void admit(pid_t pid, unsigned max_per_ip) {
+        auto socket = admission.find(pid);
+        auto child = address_of.find(pid);
+        if (socket == admission.end() || child == address_of.end())
+            return;
+        char buf[kMaxAdmissionOctets];
+        ssize_t n = ::recv(socket->second.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            return;
+        std::optional<IpAddress> ip;
+        if (n > 0)
+            ip = parse_ip_address(std::string_view(buf, static_cast<size_t>(n)));
+        if (ip) {
+            std::string address = ip->text();
+            bool ok = count_at[address] < max_per_ip;
+            if (ok) {
+                child->second = address;
+                ++count_at[address];
+            } else if (count_at[address] == 0) {
+                count_at.erase(address);
+            }
+            char answer = ok ? 'y' : 'n';
+            (void)::send(socket->second.get(), &answer, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        admission.erase(socket); // one question per session
     }
     void reap() {
         for (;;) {
@@ -65,9 +116,7 @@ struct Children {
             if (WIFSIGNALED(status))
                 log_warning("session process " + std::to_string(pid) + " killed by signal " +
                             std::to_string(WTERMSIG(status)));
-            if (--count_at[it->second] == 0)
-                count_at.erase(it->second);
-            address_of.erase(it);
+            forget(it);
         }
     }
 };
@@ -87,14 +136,18 @@ std::string listener_title(const std::vector<ListeningSocket>& sockets) {
 }
 
 // A session process: the pre-login part in a child of its own, or in a
-// pooled process the listener hands the connection to.
-pid_t start_session(const Config& config, int fd, const std::string& address, PreauthPool& pool) {
+// pooled process the listener hands the connection to. `admission`: the
+// session's end of its admission socket (a `proxy` listener), or none; ours
+// is closed at once, so that no pooled process forked later inherits it.
+pid_t start_session(const Config& config, int fd, const PeerInfo& peer, UniqueFd admission,
+                    PreauthPool& pool) {
+    const std::string& address = peer.address;
     if (config.preauth_process_connections <= 1) {
         pid_t pid = ::fork();
         if (pid == 0) {
             pool.leave_listener();
             install_session_signals();
-            ::_exit(run_session(config, fd, fd, PeerInfo{address}));
+            ::_exit(run_session(config, fd, fd, peer, admission.get()));
         }
         return pid;
     }
@@ -107,17 +160,33 @@ pid_t start_session(const Config& config, int fd, const std::string& address, Pr
         pool.leave_listener();
         preauth_end.reset();
         install_session_signals();
-        ::_exit(run_session_with_pooled_preauth(config, fd, PeerInfo{address},
-                                                std::move(privileged_end)));
+        ::_exit(run_session_with_pooled_preauth(config, fd, peer, std::move(privileged_end),
+                                                admission.get()));
     }
     if (pid < 0)
         return pid;
     privileged_end.reset(); // the session process's, not ours
+    admission.reset();
     // Failing here, the session process sees its channel close and tells
     // the client.
-    if (auto handed = pool.hand(config, fd, preauth_end.get(), address); !handed)
+    if (auto handed = pool.hand(config, fd, preauth_end.get(), address, peer.expects_proxy_header);
+        !handed)
         log_error("no pre-login process for addr=" + address + ": " + handed.error().message());
     return pid;
+}
+
+bool trusted_sender(const Config& config, int fd) {
+    auto sender = peer_ip_address(fd);
+    return sender && config.proxy_trusted_networks.contains(*sender);
+}
+
+bool admission_pair(UniqueFd& ours, UniqueFd& theirs) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        return false;
+    ours = UniqueFd(pair[0]);
+    theirs = UniqueFd(pair[1]);
+    return true;
 }
 
 bool reload(Config& config, const std::string& config_path) {
@@ -135,7 +204,8 @@ bool reload(Config& config, const std::string& config_path) {
     }
     bool same = fresh->listen.size() == config.listen.size();
     for (size_t i = 0; same && i < fresh->listen.size(); ++i)
-        same = fresh->listen[i].text == config.listen[i].text;
+        same = fresh->listen[i].text == config.listen[i].text &&
+               fresh->listen[i].proxy == config.listen[i].proxy;
     if (!same)
         log_warning("SIGHUP: listen addresses changed; they apply after a restart");
     config = std::move(*fresh);
@@ -145,6 +215,21 @@ bool reload(Config& config, const std::string& config_path) {
 }
 
 } // namespace
+
+bool ask_admission(int admission, const std::string& address) {
+    if (admission < 0)
+        return true;
+    if (::send(admission, address.data(), address.size(), MSG_NOSIGNAL) < 0)
+        return false;
+    char answer = 0;
+    for (;;) {
+        ssize_t n = ::recv(admission, &answer, 1, 0);
+        // SIGTERM: the listener is stopping and closes the socket anyway.
+        if (n < 0 && errno == EINTR && !session_shutdown_requested())
+            continue;
+        return n == 1 && answer == 'y';
+    }
+}
 
 int run_listener(Config config, const std::string& config_path,
                  std::vector<ListeningSocket> sockets) {
@@ -165,19 +250,20 @@ int run_listener(Config config, const std::string& config_path,
     std::string limits = "max_sessions=" + std::to_string(config.max_sessions) +
                          " max_sessions_per_ip=" + std::to_string(config.max_sessions_per_ip);
     for (const auto& s : sockets)
-        log_notice("listening on " + s.name + " " + limits);
+        log_notice("listening on " + s.name + (s.proxy ? " proxy" : "") + " " + limits);
 
     for (const auto& s : sockets)
         ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
+    Children children;
     // What a forked process must not keep of the listener's.
-    auto close_inherited = [&sockets, &pipe_read] {
+    auto close_inherited = [&sockets, &pipe_read, &children] {
         for (const auto& s : sockets)
             ::close(s.fd.get());
         ::close(pipe_read.get());
         ::close(signal_pipe_write);
+        children.close_admission_sockets();
     };
     PreauthPool pool(close_inherited);
-    Children children;
     children.pool = &pool;
     std::vector<struct pollfd> pfds;
     bool stopping = false;
@@ -188,12 +274,21 @@ int run_listener(Config config, const std::string& config_path,
             pfds.push_back({s.fd.get(), POLLIN, 0});
         const size_t pool_first = pfds.size();
         pool.add_poll_fds(pfds);
+        const size_t admission_first = pfds.size();
+        std::vector<pid_t> asking;
+        for (const auto& [pid, fd] : children.admission) {
+            pfds.push_back({fd.get(), POLLIN, 0});
+            asking.push_back(pid);
+        }
         int timeout_ms = pool.retire_idle(PreauthPool::Clock::now());
         if (::poll(pfds.data(), pfds.size(), timeout_ms) < 0 && errno != EINTR) {
             log_error(std::string("poll: ") + std::strerror(errno));
             return 1;
         }
-        pool.handle_reports(pfds.data() + pool_first, pfds.size() - pool_first);
+        pool.handle_reports(pfds.data() + pool_first, admission_first - pool_first);
+        for (size_t i = 0; i < asking.size(); ++i)
+            if (pfds[admission_first + i].revents & (POLLIN | POLLHUP | POLLERR))
+                children.admit(asking[i], config.max_sessions_per_ip);
         if (pfds[0].revents & POLLIN) {
             unsigned char signals[64];
             ssize_t n = ::read(pipe_read.get(), signals, sizeof signals);
@@ -212,24 +307,43 @@ int run_listener(Config config, const std::string& config_path,
             UniqueFd client(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
             if (!client)
                 continue;
+            const bool proxy = sockets[i - 1].proxy;
             std::string address = peer_address_text(client.get());
+            if (proxy && !trusted_sender(config, client.get())) {
+                // Before a byte is read: an untrusted peer's header would
+                // let it choose the address we log, limit and ban.
+                log_warning("connection closed: PROXY header not accepted from sender=" + address +
+                            ": not in proxy_trusted_networks");
+                continue;
+            }
             if (children.address_of.size() >= config.max_sessions) {
                 log_warning("connection refused: addr=" + address + " reason=max_sessions");
                 refuse(client.get(), "Too many connections, try again later");
                 continue;
             }
-            if (children.count_at[address] >= config.max_sessions_per_ip) {
+            // A proxy's sessions are counted per client once its header
+            // names it: the session process asks (Children::admit).
+            if (!proxy && children.count_at[address] >= config.max_sessions_per_ip) {
                 log_warning("connection refused: addr=" + address + " reason=max_sessions_per_ip");
                 refuse(client.get(), "Too many connections from your address");
                 continue;
             }
-            pid_t pid = start_session(config, client.get(), address, pool);
+            UniqueFd theirs;
+            if (proxy && !admission_pair(children.starting_admission, theirs)) {
+                log_error(std::string("socketpair: ") + std::strerror(errno));
+                continue;
+            }
+            PeerInfo peer{.address = address, .expects_proxy_header = proxy};
+            pid_t pid = start_session(config, client.get(), peer, std::move(theirs), pool);
+            UniqueFd ours = std::move(children.starting_admission);
             if (pid < 0) {
                 log_error(std::string("cannot start a session: ") + std::strerror(errno));
                 refuse(client.get(), "Server busy, try again later");
                 continue;
             }
-            children.add(pid, address);
+            children.add(pid, proxy ? std::string() : address);
+            if (proxy)
+                children.admission[pid] = std::move(ours);
         }
     }
     // SIGTERM: stop accepting; each session puts its mail back (or finishes
@@ -239,6 +353,9 @@ int run_listener(Config config, const std::string& config_path,
                " sessions still running");
     for (const auto& [pid, address] : children.address_of)
         ::kill(pid, SIGTERM);
+    // A session still waiting to be admitted reads the end of file: not
+    // admitted, it ends instead of waiting for a listener that stopped.
+    children.admission.clear();
     // Pooled pre-login processes see their control socket close; a busy one
     // ends with its connection (its session process shuts the reading down).
     std::vector<pid_t> preauth = pool.stop();
@@ -257,7 +374,8 @@ int run_listener(Config config, const std::string& config_path,
             break;
         if (pid <= 0)
             continue;
-        children.address_of.erase(pid);
+        if (auto it = children.address_of.find(pid); it != children.address_of.end())
+            children.forget(it);
         std::erase(preauth, pid);
     }
     log_notice("stopped");

@@ -50,7 +50,7 @@ Result<ListeningSocket> bind_one(const ListenAddress& address) {
     if (::listen(fd.get(), kListenBacklog) != 0)
         return Error::from_errno("listen", address.text);
     std::string name = local_address_text(fd.get());
-    return ListeningSocket{std::move(fd), name};
+    return ListeningSocket{std::move(fd), name, address.proxy};
 }
 
 } // namespace
@@ -66,7 +66,20 @@ Result<std::vector<ListeningSocket>> bind_listeners(const Config& config) {
     return sockets;
 }
 
-InheritedSockets take_systemd_sockets() {
+// A socket systemd passes is bound to an address that a `listen ... proxy`
+// line may name: then it is a proxy listener too (the unit's ListenStream
+// and the conf file say the same thing, and the PROXY header is required).
+bool marked_proxy(const Config& config, const std::string& name) {
+    for (const auto& address : config.listen) {
+        std::string host =
+            address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host;
+        if (address.proxy && host + ":" + std::to_string(address.port) == name)
+            return true;
+    }
+    return false;
+}
+
+InheritedSockets take_systemd_sockets(const Config& config) {
     InheritedSockets inherited;
     const char* pid_text = std::getenv("LISTEN_PID");
     const char* fds_text = std::getenv("LISTEN_FDS");
@@ -86,7 +99,9 @@ InheritedSockets take_systemd_sockets() {
         if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0)
             continue;
         if (listening) {
-            inherited.listening.push_back({UniqueFd(fd), local_address_text(fd)});
+            std::string name = local_address_text(fd);
+            bool proxy = marked_proxy(config, name);
+            inherited.listening.push_back({UniqueFd(fd), std::move(name), proxy});
         } else if (inherited.connection_fd < 0) {
             inherited.connection_fd = fd;
         }

@@ -108,6 +108,10 @@ Status send_preauth_end(int fd, const PreauthEnd& end) {
     return send_message(fd, join({"ENDED", end.said_goodbye ? "goodbye" : "quiet"}));
 }
 
+Status send_client_address(int fd, const ClientAddress& c) {
+    return send_message(fd, join({"CLIENT", c.address, c.under_tls ? "tls" : "clear"}));
+}
+
 Status send_login_challenges(int fd, const LoginChallenges& c) {
     std::string message = join({"CHALLENGES", c.apop_stamp});
     for (const auto& cram : c.cram)
@@ -160,6 +164,11 @@ Result<std::optional<AuthMessage>> receive_auth_message(int fd) {
         if (f.size() != 2 || f[0] != "ENDED" || (f[1] != "goodbye" && f[1] != "quiet"))
             return malformed();
         out.ended = PreauthEnd{f[1] == "goodbye"};
+    } else if (message.rfind("CLIENT", 0) == 0) {
+        auto f = split(message, 3);
+        if (f.size() != 3 || f[0] != "CLIENT" || (f[2] != "tls" && f[2] != "clear"))
+            return malformed();
+        out.client = ClientAddress{f[1], f[2] == "tls"};
     } else {
         return malformed();
     }
@@ -181,9 +190,11 @@ const std::string kControl = "pre-login control socket";
 } // namespace
 
 Status send_preauth_connection(int control, int client_fd, int channel_fd,
-                               const std::string& peer_address) {
+                               const std::string& peer_address, bool expects_proxy_header) {
     int fds[] = {client_fd, channel_fd};
-    return send_with_fds(control, join({"CONNECTION", peer_address}), fds, kControl);
+    return send_with_fds(
+        control, join({"CONNECTION", peer_address, expects_proxy_header ? "proxy" : "direct"}), fds,
+        kControl);
 }
 
 Result<std::optional<PreauthConnection>> receive_preauth_connection(int control) {
@@ -192,10 +203,12 @@ Result<std::optional<PreauthConnection>> receive_preauth_connection(int control)
         return got.error();
     if (!*got)
         return std::optional<PreauthConnection>();
-    auto f = split((*got)->message, 2);
-    if (f.size() != 2 || f[0] != "CONNECTION" || (*got)->fds.size() != 2)
+    auto f = split((*got)->message, 3);
+    if (f.size() != 3 || f[0] != "CONNECTION" || (f[2] != "proxy" && f[2] != "direct") ||
+        (*got)->fds.size() != 2)
         return malformed();
-    PreauthConnection out{std::move((*got)->fds[0]), std::move((*got)->fds[1]), std::move(f[1])};
+    PreauthConnection out{std::move((*got)->fds[0]), std::move((*got)->fds[1]), std::move(f[1]),
+                          f[2] == "proxy"};
     return std::optional<PreauthConnection>(std::move(out));
 }
 

@@ -39,7 +39,8 @@ std::string secret_or_dummy(const Config& config, const std::string& user, bool&
 AuthContext make_auth_context(const Config& config) {
     AuthContext context;
     std::string host = host_name();
-    const AuthPolicy policy = auth_policy(config);
+    // APOP and CRAM-MD5 do not depend on TLS.
+    const AuthPolicy policy = auth_policy(config, false);
     if (policy.offered(LoginMechanism::apop)) {
         auto stamp = new_apop_stamp(host);
         if (stamp)
@@ -60,14 +61,15 @@ AuthContext make_auth_context(const Config& config) {
 }
 
 AuthVerdict check_credentials(const Config& config, const AuthContext& context,
-                              const AuthRequest& request, std::optional<UserEntry>& entry) {
+                              const AuthRequest& request, bool under_tls,
+                              std::optional<UserEntry>& entry) {
     entry.reset();
     // The pre-login process is not trusted to have enforced the policy.
     auto mech = parse_login_mechanism(request.mechanism);
     if (!mech)
         return {false, "mechanism-disabled"};
     bool apop = *mech == LoginMechanism::apop;
-    switch (auth_policy(config).offer(*mech)) {
+    switch (auth_policy(config, under_tls).offer(*mech)) {
     case Offer::plaintext_disallowed:
         return {false, "plaintext-disallowed"};
     case Offer::disabled:

@@ -47,7 +47,7 @@ PreauthPool::Process* PreauthPool::idle_process() {
 }
 
 Status PreauthPool::hand(const Config& config, int client_fd, int channel_fd,
-                         const std::string& address) {
+                         const std::string& address, bool expects_proxy_header) {
     // An idle process may have exited since it reported; then a fresh one.
     for (int attempt = 0; attempt < 2; ++attempt) {
         Process* p = attempt == 0 ? idle_process() : nullptr;
@@ -57,7 +57,8 @@ Status PreauthPool::hand(const Config& config, int client_fd, int channel_fd,
                 return fresh.error();
             p = *fresh;
         }
-        auto sent = send_preauth_connection(p->control.get(), client_fd, channel_fd, address);
+        auto sent = send_preauth_connection(p->control.get(), client_fd, channel_fd, address,
+                                            expects_proxy_header);
         if (sent) {
             p->busy = true;
             return {};

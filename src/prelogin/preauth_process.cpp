@@ -7,8 +7,10 @@
 
 #include "popper/auth_channel.h"
 #include "popper/log.h"
+#include "popper/networks.h"
 #include "popper/preauth_sandbox.h"
 #include "popper/proc_title.h"
+#include "popper/proxy_protocol.h"
 #include "popper/session.h"
 
 #include <unistd.h>
@@ -17,9 +19,51 @@ namespace popper {
 
 namespace {
 
+// A connection of a `proxy` listener: the header first, then the client it
+// names, which the session process must admit (max_sessions_per_ip). Here,
+// unprivileged, because the header is the client's bytes as much as its
+// commands are. nullopt: the connection is to be closed, said and logged.
+std::optional<PeerInfo> take_proxy_header(int in_fd, int out_fd, const PeerInfo& sender,
+                                          int channel) {
+    auto header = read_proxy_header(in_fd, kProxyHeaderTimeout);
+    if (!header) {
+        // Nothing is said to the sender: it is a proxy, and what it would
+        // pass on to the client would be a protocol error of its own.
+        log_warning("connection closed: " + header.error().message() +
+                    ": sender=" + sender.address);
+        return std::nullopt;
+    }
+    PeerInfo client = sender;
+    client.expects_proxy_header = false;
+    client.under_tls = header->client_ssl;
+    // v1 UNKNOWN, v2 LOCAL: the sender speaks for itself (a health check).
+    if (header->endpoints)
+        client.address = header->endpoints->source.text();
+    if (!send_client_address(channel, {client.address, client.under_tls}))
+        return std::nullopt;
+    auto admitted = receive_auth_verdict(channel);
+    if (!admitted)
+        return std::nullopt;
+    if (!admitted->ok) {
+        (void)write_error_reply(out_fd, "[SYS/TEMP] Too many connections from your address");
+        return std::nullopt;
+    }
+    return client;
+}
+
 // The pre-login side of one connection, in either kind of pre-login process.
 void serve_preauth_connection(const Config& config, const AuthContext& context, int in_fd,
-                              int out_fd, const PeerInfo& peer, int channel) {
+                              int out_fd, const PeerInfo& accepted, int channel) {
+    PeerInfo peer = accepted;
+    if (accepted.expects_proxy_header) {
+        set_proc_title("popperd: [" + accepted.address + "] PROXY (pre-login)");
+        auto client = take_proxy_header(in_fd, out_fd, accepted, channel);
+        if (!client) {
+            (void)send_preauth_end(channel, {false});
+            return;
+        }
+        peer = std::move(*client);
+    }
     Session s(config, peer, in_fd, out_fd);
     s.auth_channel = channel;
     s.auth = &context;
@@ -52,8 +96,10 @@ void serve_pooled_connection(const Config& config, PreauthConnection c) {
     const AuthContext context{std::move(challenges->apop_stamp), std::move(challenges->cram),
                               std::move(unused)};
     set_session_signal_targets(c.client.get(), 0);
-    serve_preauth_connection(config, context, c.client.get(), c.client.get(),
-                             PeerInfo{c.peer_address}, c.channel.get());
+    serve_preauth_connection(
+        config, context, c.client.get(), c.client.get(),
+        PeerInfo{.address = c.peer_address, .expects_proxy_header = c.expects_proxy_header},
+        c.channel.get());
     set_session_signal_targets(-1, 0);
 }
 

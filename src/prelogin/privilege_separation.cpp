@@ -6,7 +6,9 @@
 
 #include "popper/auth_channel.h"
 #include "popper/credentials.h"
+#include "popper/listener.h"
 #include "popper/log.h"
+#include "popper/networks.h"
 #include "popper/proc_title.h"
 #include "popper/session.h"
 #include "preauth_process.h"
@@ -32,9 +34,41 @@ struct PreauthOutcome {
     bool ended_cleanly = false; // it said how it ended (no login), rather than vanish
 };
 
+void announce_client(const PeerInfo& peer, const std::string& sender) {
+    log_info("connect: addr=" + peer.address + " sender=" + sender +
+             (peer.under_tls ? " tls=yes" : " tls=no"));
+    set_proc_title("popperd: [" + peer.address + "] AUTH");
+}
+
+// The client a PROXY header named, reported by the pre-login process: from
+// now on `peer` for every log line, title, limit and policy of the session.
+// False: the connection ends (a report it had no business sending, or an
+// address that is not one).
+bool take_client_address(const ClientAddress& client, PeerInfo& peer, int admission, int channel) {
+    auto ip = parse_ip_address(client.address);
+    if (!peer.expects_proxy_header || !ip) {
+        log_error("pre-login process reported a client it was not asked for: sender=" +
+                  peer.address);
+        return false;
+    }
+    const std::string sender = peer.address;
+    peer.address = ip->text();
+    peer.under_tls = client.under_tls;
+    peer.expects_proxy_header = false;
+    bool admitted = ask_admission(admission, peer.address);
+    if (admitted)
+        announce_client(peer, sender);
+    else
+        log_warning("connection refused: addr=" + peer.address +
+                    " reason=max_sessions_per_ip sender=" + sender);
+    return static_cast<bool>(send_auth_verdict(
+        channel, {admitted, admitted ? std::string() : std::string("max_sessions_per_ip")}));
+}
+
 // Answers the pre-login process's requests until it hands over a logged-in
 // session or ends the connection.
-PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context, int channel) {
+PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context, int channel,
+                                   PeerInfo& peer, int admission) {
     PreauthOutcome outcome;
     std::optional<UserEntry> accepted;
     for (;;) {
@@ -52,9 +86,18 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
             outcome.ended_cleanly = true;
             return outcome;
         }
+        if ((*message)->client) {
+            if (!take_client_address(*(*message)->client, peer, admission, channel))
+                return outcome;
+            continue;
+        }
+        if (peer.expects_proxy_header) {
+            log_error("pre-login process sent a request before the PROXY header's client");
+            return outcome;
+        }
         if ((*message)->request) {
             AuthVerdict verdict =
-                check_credentials(config, context, *(*message)->request, accepted);
+                check_credentials(config, context, *(*message)->request, peer.under_tls, accepted);
             if (auto sent = send_auth_verdict(channel, verdict); !sent)
                 return outcome;
             continue;
@@ -72,8 +115,8 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
 // The privileged side once the pre-login process runs: checks credentials,
 // then serves the logged-in session itself.
 int serve_after_preauth(const Config& config, const AuthContext& context, int in_fd, int out_fd,
-                        const PeerInfo& peer, UniqueFd channel, pid_t own_child) {
-    PreauthOutcome outcome = serve_auth_requests(config, context, channel.get());
+                        PeerInfo peer, UniqueFd channel, pid_t own_child, int admission) {
+    PreauthOutcome outcome = serve_auth_requests(config, context, channel.get(), peer, admission);
     if (own_child > 0) {
         int status = 0;
         while (::waitpid(own_child, &status, 0) < 0 && errno == EINTR) {
@@ -99,13 +142,20 @@ int serve_after_preauth(const Config& config, const AuthContext& context, int in
 
 void announce_connection(const Config& config, int out_fd, const PeerInfo& peer) {
     tune_socket(out_fd, config.idle_timeout_s);
-    log_info("connect: addr=" + peer.address);
+    // From a proxy, the connection is announced with its client, once the
+    // header names it (announce_client).
+    if (peer.expects_proxy_header) {
+        log_debug("connect: sender=" + peer.address + " (PROXY header expected)");
+        set_proc_title("popperd: [" + peer.address + "] PROXY");
+        return;
+    }
+    log_info("connect: addr=" + peer.address + (peer.under_tls ? " tls=yes" : ""));
     set_proc_title("popperd: [" + peer.address + "] AUTH");
 }
 
 } // namespace
 
-int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer) {
+int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& peer, int admission) {
     announce_connection(config, out_fd, peer);
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -129,11 +179,12 @@ int run_session(const Config& config, int in_fd, int out_fd, const PeerInfo& pee
     // and it says goodbye.
     set_session_signal_targets(out_fd, child);
     ::close(pair[1]);
-    return serve_after_preauth(config, context, in_fd, out_fd, peer, std::move(channel), child);
+    return serve_after_preauth(config, context, in_fd, out_fd, peer, std::move(channel), child,
+                               admission);
 }
 
 int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo& peer,
-                                    UniqueFd channel) {
+                                    UniqueFd channel, int admission) {
     // The pooled process is not ours to signal: SIGTERM ends its reading
     // (shutdown of the socket we share) and it reports back. Set before
     // anything is logged, so that no signal after "connect" is missed.
@@ -146,7 +197,7 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
         log_error("pre-login process: " + sent.error().message());
         return 1;
     }
-    return serve_after_preauth(config, context, fd, fd, peer, std::move(channel), 0);
+    return serve_after_preauth(config, context, fd, fd, peer, std::move(channel), 0, admission);
 }
 
 } // namespace popper

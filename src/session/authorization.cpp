@@ -36,7 +36,8 @@ void submit_credentials(Session& s, AuthRequest request) {
         // too (a test of the session alone, popper/session.h).
         static const AuthContext none;
         std::optional<UserEntry> entry;
-        AuthVerdict verdict = check_credentials(s.config, s.auth ? *s.auth : none, request, entry);
+        AuthVerdict verdict =
+            check_credentials(s.config, s.auth ? *s.auth : none, request, s.peer.under_tls, entry);
         wipe_secret(request.secret);
         if (!verdict.ok)
             return fail_login(s, name, verdict.reason.c_str());
@@ -88,6 +89,15 @@ const std::string& next_cram_challenge(Session& s) {
     return s.auth->cram_challenges[i];
 }
 
+// RFC 3206 [AUTH], worded as Dovecot's disable_plaintext_auth, so that the
+// user of a client that did not start TLS learns what to change.
+void refuse_plaintext(Session& s) {
+    if (s.config.allow_plaintext == AllowPlaintext::tls)
+        return s.writer.err(
+            "[AUTH] Plaintext authentication disallowed on non-secure (TLS) connections");
+    s.writer.err("[AUTH] Plaintext authentication disallowed");
+}
+
 // RFC 2449 §5 and RFC 5034 §3: before login, CAPA names the ways to log in
 // that are really offered.
 void capa_before_login(Session& s, const CommandLine& cmd) {
@@ -105,7 +115,7 @@ void capa_before_login(Session& s, const CommandLine& cmd) {
 
 void handle_user(Session& s, const CommandLine& cmd) {
     if (!s.policy.offered(LoginMechanism::user_pass))
-        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+        return refuse_plaintext(s);
     if (cmd.args.size() != 1)
         return s.writer.err("Usage: USER name");
     // Same answer for every name: whether it exists is told by PASS only.
@@ -115,7 +125,7 @@ void handle_user(Session& s, const CommandLine& cmd) {
 
 void handle_pass(Session& s, const CommandLine& cmd) {
     if (!s.policy.offered(LoginMechanism::user_pass))
-        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+        return refuse_plaintext(s);
     if (s.pending_user.empty())
         return s.writer.err("Send USER first");
     std::string name = std::move(s.pending_user);
@@ -151,7 +161,7 @@ void handle_auth(Session& s, const CommandLine& cmd) {
     auto mechanism = parse_sasl_mechanism(cmd.args[0]);
     Offer offer = mechanism ? s.policy.offer(login_mechanism(*mechanism)) : Offer::disabled;
     if (offer == Offer::plaintext_disallowed)
-        return s.writer.err("[AUTH] Plaintext authentication disallowed");
+        return refuse_plaintext(s);
     if (offer != Offer::offered)
         return s.writer.err("Unsupported authentication mechanism");
     SaslExchange exchange(*mechanism, next_cram_challenge(s));

@@ -249,8 +249,8 @@ class TcpPopSession(PopSession):
     """The same client over TCP, to a standalone daemon (ListeningDaemon),
     or over a socket already connected to some server."""
 
-    def __init__(self, port=None, sock=None):
-        self.sock = sock or socket.create_connection(("127.0.0.1", port), timeout=20)
+    def __init__(self, port=None, sock=None, address="127.0.0.1"):
+        self.sock = sock or socket.create_connection((address, port), timeout=20)
         self.sock.settimeout(20)
         self.buf = b""
         self.first_line = None
@@ -264,20 +264,25 @@ class TcpPopSession(PopSession):
 
 
 class ListeningDaemon:
-    """`popperd -f` on 127.0.0.1 with an ephemeral port, stderr to a log file."""
+    """`popperd -f` on 127.0.0.1 (or `address`) with an ephemeral port,
+    stderr to a log file. `conf`: another config file than the host's (a
+    second daemon on the same spool and drop dir)."""
 
-    def __init__(self, host, log_name="daemon.log"):
-        with open(host.conf, "a") as f:
-            f.write("listen = 127.0.0.1:0\n")
+    def __init__(self, host, log_name="daemon.log", address="127.0.0.1", conf=None):
+        conf = conf or host.conf
+        with open(conf, "a") as f:
+            f.write("listen = %s:0\n" % address)
+        self.address = address
         self.log_path = os.path.join(host.dir, log_name)
         log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([host.popperd, "-f", "-c", host.conf], stdout=log,
+        self.proc = subprocess.Popen([host.popperd, "-f", "-c", conf], stdout=log,
                                      stderr=log, close_fds=True)
         log.close()
         self.port = None
         deadline = time.time() + 20
         while self.port is None and time.time() < deadline and self.proc.poll() is None:
-            found = re.search(rb"listening on 127\.0\.0\.1:(\d+)", self.log_text())
+            found = re.search(rb"listening on " + re.escape(address.encode()) + rb":(\d+)",
+                              self.log_text())
             if found:
                 self.port = int(found.group(1))
             else:
@@ -291,7 +296,7 @@ class ListeningDaemon:
             return f.read()
 
     def connect(self):
-        return TcpPopSession(self.port)
+        return TcpPopSession(self.port, address=self.address)
 
     def stop(self, timeout=30):
         if self.proc.poll() is None:

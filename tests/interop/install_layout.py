@@ -45,6 +45,9 @@ FILES = {
     "lib/tmpfiles.d/popperd.conf": "conf/tmpfiles.d/popperd.conf",
     "share/doc/popperd/examples/inetd.conf": "conf/inetd.conf",
     "share/doc/popperd/examples/xinetd.d/pop3": "conf/xinetd.d/pop3",
+    "share/doc/popperd/examples/front-door/stunnel.conf": "conf/front-door/stunnel.conf",
+    "share/doc/popperd/examples/front-door/haproxy.cfg": "conf/front-door/haproxy.cfg",
+    "share/doc/popperd/examples/front-door/nginx.conf": "conf/front-door/nginx.conf",
 }
 CONFFILES = ["/etc/popperd/popperd.conf", "/etc/fail2ban/filter.d/popperd.conf",
              "/etc/fail2ban/jail.d/popperd.conf"]

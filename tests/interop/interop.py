@@ -591,8 +591,8 @@ def greeting(port, timeout=WAIT_S, source="127.0.0.1"):
 # --- a standalone daemon -----------------------------------------------------
 
 class Daemon:
-    """`popperd -f` on 127.0.0.1:0; the port is read from its log line
-    `listening on 127.0.0.1:PORT ...`."""
+    """`popperd -f` on 127.0.0.1:0 (or another loopback address); the port
+    is read from its log line `listening on 127.0.0.1:PORT ...`."""
 
     def __init__(self, host, argv=None, log_text=None):
         """`log_text`, if given, reads the log (when it goes to syslog)."""
@@ -607,7 +607,7 @@ class Daemon:
         self.port = int(m.group(1))
 
     def _listening(self):
-        return re.search(rb"listening on 127\.0\.0\.1:(\d+) ", self.log_text())
+        return re.search(rb"listening on 127\.\d+\.\d+\.\d+:(\d+) ", self.log_text())
 
     def _died(self):
         if self.proc.poll() is not None:

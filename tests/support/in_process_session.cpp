@@ -31,14 +31,17 @@ Config config_of(const MailHost& host) {
 InProcessSession::InProcessSession(const Config& config)
     : InProcessSession(config, make_auth_context(config)) {}
 
+InProcessSession::InProcessSession(const Config& config, PeerInfo peer)
+    : InProcessSession(config, make_auth_context(config), socket_pair(), std::move(peer)) {}
+
 InProcessSession::InProcessSession(const Config& config, AuthContext context)
-    : InProcessSession(config, std::move(context), socket_pair()) {}
+    : InProcessSession(config, std::move(context), socket_pair(), PeerInfo{"local"}) {}
 
 InProcessSession::InProcessSession(const Config& config, AuthContext context,
-                                   std::pair<UniqueFd, UniqueFd> client_and_server)
+                                   std::pair<UniqueFd, UniqueFd> client_and_server, PeerInfo peer)
     : client_(std::move(client_and_server.first)), server_(std::move(client_and_server.second)),
       context_(std::move(context)),
-      session_(config, PeerInfo{"local"}, server_.get(), server_.get()) {
+      session_(config, std::move(peer), server_.get(), server_.get()) {
     session_.auth = &context_;
 }
 

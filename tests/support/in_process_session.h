@@ -32,6 +32,8 @@ public:
     // default those of make_auth_context(config). `config` must outlive this.
     explicit InProcessSession(const Config& config);
     InProcessSession(const Config& config, AuthContext context);
+    // A client that is not "local": an address, or a session under TLS.
+    InProcessSession(const Config& config, PeerInfo peer);
     InProcessSession(const InProcessSession&) = delete;
     InProcessSession& operator=(const InProcessSession&) = delete;
 
@@ -46,7 +48,7 @@ public:
 
 private:
     InProcessSession(const Config& config, AuthContext context,
-                     std::pair<UniqueFd, UniqueFd> client_and_server);
+                     std::pair<UniqueFd, UniqueFd> client_and_server, PeerInfo peer);
     // Everything the session has written so far.
     std::string replies();
 

@@ -47,6 +47,17 @@ TEST(AuthChannel, HandoverKeepsPipelinedBytesVerbatim) {
     EXPECT_EQ((*got)->handover->pending_input, pending);
 }
 
+TEST(AuthChannel, ClientAddressSaysWhetherTheClientIsUnderTls) {
+    Channel c;
+    ASSERT_TRUE(send_client_address(c.a.get(), {"2001:db8::7", true}));
+    auto got = receive_auth_message(c.b.get());
+    ASSERT_TRUE(got && *got && (*got)->client);
+    EXPECT_EQ((*got)->client->address, "2001:db8::7");
+    EXPECT_TRUE((*got)->client->under_tls);
+    c.send_raw(std::string("CLIENT\0192.0.2.1\0maybe\0", 23));
+    EXPECT_FALSE(receive_auth_message(c.b.get()));
+}
+
 TEST(AuthChannel, MalformedMessagesAreErrors) {
     for (const std::string& bad :
          {std::string("garbage"), std::string("REQUEST\0PASS\0alice", 18),
@@ -131,11 +142,12 @@ bool same_file(int a, int b) {
 
 TEST(AuthChannel, ConnectionPassesBothDescriptorsAndThePeerAddress) {
     Channel control, client, channel;
-    ASSERT_TRUE(
-        send_preauth_connection(control.a.get(), client.a.get(), channel.a.get(), "2001:db8::1"));
+    ASSERT_TRUE(send_preauth_connection(control.a.get(), client.a.get(), channel.a.get(),
+                                        "2001:db8::1", true));
     auto got = receive_preauth_connection(control.b.get());
     ASSERT_TRUE(got && *got) << (got ? "EOF" : got.error().message());
     EXPECT_EQ((*got)->peer_address, "2001:db8::1");
+    EXPECT_TRUE((*got)->expects_proxy_header);
     EXPECT_TRUE(same_file((*got)->client.get(), client.a.get()));
     EXPECT_TRUE(same_file((*got)->channel.get(), channel.a.get()));
     EXPECT_NE((*got)->client.get(), client.a.get()); // a new descriptor, ours to close

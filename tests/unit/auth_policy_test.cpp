@@ -10,7 +10,7 @@
 namespace popper {
 namespace {
 
-Config config_with(bool allow_plaintext, bool apop, std::vector<std::string> mechanisms) {
+Config config_with(AllowPlaintext allow_plaintext, bool apop, std::vector<std::string> mechanisms) {
     Config config;
     config.allow_plaintext = allow_plaintext;
     config.apop = apop;
@@ -19,7 +19,7 @@ Config config_with(bool allow_plaintext, bool apop, std::vector<std::string> mec
 }
 
 TEST(AuthPolicy, DefaultsOfferUserPassPlainAndLoginOnly) {
-    AuthPolicy policy = auth_policy(Config{});
+    AuthPolicy policy = auth_policy(Config{}, false);
     EXPECT_TRUE(policy.offered(LoginMechanism::user_pass));
     EXPECT_TRUE(policy.offered(LoginMechanism::plain));
     EXPECT_TRUE(policy.offered(LoginMechanism::login));
@@ -31,7 +31,8 @@ TEST(AuthPolicy, DefaultsOfferUserPassPlainAndLoginOnly) {
 }
 
 TEST(AuthPolicy, NoPlaintextWithdrawsEveryMechanismThatSendsThePassword) {
-    AuthPolicy policy = auth_policy(config_with(false, true, {"PLAIN", "CRAM-MD5", "LOGIN"}));
+    AuthPolicy policy =
+        auth_policy(config_with(AllowPlaintext::no, true, {"PLAIN", "CRAM-MD5", "LOGIN"}), false);
     EXPECT_EQ(policy.offer(LoginMechanism::user_pass), Offer::plaintext_disallowed);
     EXPECT_EQ(policy.offer(LoginMechanism::plain), Offer::plaintext_disallowed);
     EXPECT_EQ(policy.offer(LoginMechanism::login), Offer::plaintext_disallowed);
@@ -41,23 +42,39 @@ TEST(AuthPolicy, NoPlaintextWithdrawsEveryMechanismThatSendsThePassword) {
 }
 
 TEST(AuthPolicy, PlaintextDisallowedWinsOverAMechanismThatIsNotListed) {
-    AuthPolicy policy = auth_policy(config_with(false, false, {}));
+    AuthPolicy policy = auth_policy(config_with(AllowPlaintext::no, false, {}), false);
     EXPECT_EQ(policy.offer(LoginMechanism::plain), Offer::plaintext_disallowed);
     EXPECT_EQ(policy.offer(LoginMechanism::cram_md5), Offer::disabled);
     EXPECT_TRUE(policy.sasl.empty());
 }
 
 TEST(AuthPolicy, SaslMechanismsKeepTheConfiguredOrder) {
-    AuthPolicy policy = auth_policy(config_with(true, false, {"CRAM-MD5", "LOGIN", "PLAIN"}));
+    AuthPolicy policy =
+        auth_policy(config_with(AllowPlaintext::yes, false, {"CRAM-MD5", "LOGIN", "PLAIN"}), false);
     EXPECT_EQ(policy.sasl,
               (std::vector<SaslMechanism>{SaslMechanism::cram_md5, SaslMechanism::login,
                                           SaslMechanism::plain}));
 }
 
 TEST(AuthPolicy, ApopOrCramMd5NeedTheSecretsFile) {
-    EXPECT_TRUE(auth_policy(config_with(true, true, {})).needs_secrets());
-    EXPECT_TRUE(auth_policy(config_with(true, false, {"CRAM-MD5"})).needs_secrets());
-    EXPECT_FALSE(auth_policy(config_with(true, false, {"PLAIN", "LOGIN"})).needs_secrets());
+    EXPECT_TRUE(auth_policy(config_with(AllowPlaintext::yes, true, {}), false).needs_secrets());
+    EXPECT_TRUE(
+        auth_policy(config_with(AllowPlaintext::yes, false, {"CRAM-MD5"}), false).needs_secrets());
+    EXPECT_FALSE(auth_policy(config_with(AllowPlaintext::yes, false, {"PLAIN", "LOGIN"}), false)
+                     .needs_secrets());
+}
+
+TEST(AuthPolicy, PlaintextOnlyUnderTlsOffersThePasswordMechanismsOnlyThere) {
+    Config config = config_with(AllowPlaintext::tls, false, {"PLAIN", "LOGIN", "CRAM-MD5"});
+    AuthPolicy clear = auth_policy(config, false);
+    EXPECT_EQ(clear.offer(LoginMechanism::user_pass), Offer::plaintext_disallowed);
+    EXPECT_EQ(clear.offer(LoginMechanism::plain), Offer::plaintext_disallowed);
+    EXPECT_EQ(clear.offer(LoginMechanism::login), Offer::plaintext_disallowed);
+    EXPECT_EQ(clear.sasl, (std::vector<SaslMechanism>{SaslMechanism::cram_md5}));
+    AuthPolicy tls = auth_policy(config, true);
+    EXPECT_TRUE(tls.offered(LoginMechanism::user_pass));
+    EXPECT_EQ(tls.sasl, (std::vector<SaslMechanism>{SaslMechanism::plain, SaslMechanism::login,
+                                                    SaslMechanism::cram_md5}));
 }
 
 TEST(AuthPolicy, ChannelNamesRoundTripAndNothingElseParses) {

@@ -58,7 +58,7 @@ TEST_F(Authorization, TheLastAllowedFailureClosesTheConnection) {
 }
 
 TEST_F(Authorization, NoPlaintextRefusesUserAndPass) {
-    config.allow_plaintext = false;
+    config.allow_plaintext = AllowPlaintext::no;
     InProcessSession s(config);
     EXPECT_EQ(s.command("USER alice"), "-ERR [AUTH] Plaintext authentication disallowed\r\n");
     EXPECT_EQ(s.command("PASS wonderland"), "-ERR [AUTH] Plaintext authentication disallowed\r\n");
@@ -73,7 +73,7 @@ TEST_F(Authorization, CapaListsUserAndTheOfferedSaslMechanisms) {
 }
 
 TEST_F(Authorization, CapaWithoutPlaintextOffersNeitherUserNorPlainNorLogin) {
-    config.allow_plaintext = false;
+    config.allow_plaintext = AllowPlaintext::no;
     config.auth_mechanisms = {"CRAM-MD5", "PLAIN", "LOGIN"};
     InProcessSession s(config);
     EXPECT_EQ(s.command("CAPA"), "+OK Capability list follows\r\nTOP\r\nSASL CRAM-MD5\r\n"
@@ -81,6 +81,29 @@ TEST_F(Authorization, CapaWithoutPlaintextOffersNeitherUserNorPlainNorLogin) {
                                  "PIPELINING\r\nIMPLEMENTATION popperd\r\n.\r\n");
     EXPECT_EQ(s.command("AUTH"), "+OK Supported SASL mechanisms follow\r\nCRAM-MD5\r\n.\r\n");
     EXPECT_EQ(s.command("AUTH PLAIN"), "-ERR [AUTH] Plaintext authentication disallowed\r\n");
+}
+
+TEST_F(Authorization, PlaintextOnlyUnderTlsRefusesItInTheClearWithAClearText) {
+    config.allow_plaintext = AllowPlaintext::tls;
+    InProcessSession s(config);
+    const std::string refused =
+        "-ERR [AUTH] Plaintext authentication disallowed on non-secure (TLS) connections\r\n";
+    EXPECT_EQ(s.command("CAPA"), "+OK Capability list follows\r\nTOP\r\n"
+                                 "UIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+                                 "PIPELINING\r\nIMPLEMENTATION popperd\r\n.\r\n");
+    EXPECT_EQ(s.command("USER alice"), refused);
+    EXPECT_EQ(s.command("PASS wonderland"), refused);
+    EXPECT_EQ(s.command("AUTH PLAIN"), refused);
+    EXPECT_EQ(s.command("AUTH LOGIN"), refused);
+}
+
+TEST_F(Authorization, PlaintextOnlyUnderTlsOffersItUnderTls) {
+    config.allow_plaintext = AllowPlaintext::tls;
+    InProcessSession s(config, PeerInfo{.address = "192.0.2.7", .under_tls = true});
+    EXPECT_EQ(s.command("CAPA"), "+OK Capability list follows\r\nTOP\r\nUSER\r\n"
+                                 "SASL PLAIN LOGIN\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n"
+                                 "PIPELINING\r\nIMPLEMENTATION popperd\r\n.\r\n");
+    EXPECT_EQ(s.command("USER alice"), "+OK Send your password\r\n");
 }
 
 TEST_F(Authorization, AuthWithAMechanismNotOfferedIsUnsupported) {

@@ -517,7 +517,7 @@ TEST(Config, ReadsAuthenticationKeys) {
                              "auth_mechanisms = cram-md5, plain\n");
     EXPECT_TRUE(config.apop);
     EXPECT_EQ(config.apop_secrets_file, "/etc/s");
-    EXPECT_FALSE(config.allow_plaintext);
+    EXPECT_EQ(config.allow_plaintext, AllowPlaintext::no);
     EXPECT_EQ(config.auth_mechanisms, (std::vector<std::string>{"CRAM-MD5", "PLAIN"}));
     EXPECT_TRUE(parse_ok("auth_mechanisms =\n").auth_mechanisms.empty());
     EXPECT_EQ(parse_error("auth_mechanisms = PLAIN GSSAPI\n"),
@@ -525,6 +525,36 @@ TEST(Config, ReadsAuthenticationKeys) {
                   ":1: auth_mechanisms: 'GSSAPI' is not a SASL mechanism (PLAIN, LOGIN, CRAM-MD5)");
     EXPECT_EQ(parse_error("auth_mechanisms = PLAIN plain\n"),
               kSource + ":1: auth_mechanisms: PLAIN is listed twice");
+}
+
+TEST(Config, AllowPlaintextIsYesNoOrTls) {
+    EXPECT_EQ(parse_ok("allow_plaintext = tls\n").allow_plaintext, AllowPlaintext::tls);
+    EXPECT_EQ(parse_ok("allow_plaintext = on\n").allow_plaintext, AllowPlaintext::yes);
+    EXPECT_EQ(parse_error("allow_plaintext = ssl\n"),
+              kSource + ":1: allow_plaintext: 'ssl' is not yes, no or tls");
+}
+
+TEST(Config, ListenMarkedProxy) {
+    Config config = parse_ok("listen = 127.0.0.1:1110 proxy\nlisten = [::1]:1110\n");
+    ASSERT_EQ(config.listen.size(), 2u);
+    EXPECT_EQ(config.listen[0], (ListenAddress{"127.0.0.1", 1110, "127.0.0.1:1110", true}));
+    EXPECT_FALSE(config.listen[1].proxy);
+    EXPECT_EQ(parse_error("listen = 127.0.0.1:1110 proxy-v2\n"),
+              kSource + ":1: listen: 'proxy-v2' after the address is not \"proxy\"");
+}
+
+TEST(Config, ProxyTrustedNetworksAreACidrList) {
+    Config config = parse_ok("proxy_trusted_networks = 127.0.0.0/8, ::1 192.0.2.10\n");
+    ASSERT_EQ(config.proxy_trusted_networks.networks.size(), 3u);
+    EXPECT_TRUE(config.proxy_trusted_networks.contains(*parse_ip_address("127.0.0.2")));
+    EXPECT_FALSE(config.proxy_trusted_networks.contains(*parse_ip_address("192.0.2.11")));
+    EXPECT_TRUE(Config{}.proxy_trusted_networks.empty());
+    EXPECT_EQ(parse_error("proxy_trusted_networks = 10.0.0.1/8\n"),
+              kSource +
+                  ":1: proxy_trusted_networks: '10.0.0.1/8' has address bits set past the prefix "
+                  "length 8");
+    EXPECT_EQ(parse_error("proxy_trusted_networks = haproxy.example\n"),
+              kSource + ":1: proxy_trusted_networks: 'haproxy.example' not a numeric IP address");
 }
 
 TEST(Config, ReadsPrivilegeSeparationKeys) {
@@ -551,6 +581,7 @@ TEST(Config, PreauthProcessConnectionsIsACountFromOne) {
 TEST(Config, FormatPrintsEveryKeyOfDefaults) {
     EXPECT_EQ(format_config(Config{}), "listen = 0.0.0.0:110\n"
                                        "listen = [::]:110\n"
+                                       "proxy_trusted_networks =\n"
                                        "max_sessions = 500\n"
                                        "max_sessions_per_ip = 50\n"
                                        "pidfile = /run/popperd.pid\n"
@@ -584,7 +615,8 @@ TEST(Config, FormatRoundTripsDefaults) {
 }
 
 TEST(Config, FormatRoundTripsEveryChangedKey) {
-    Config config = parse_ok("listen = *:0\nlisten = [::1]:1110\nlisten = 127.0.0.2:65535\n"
+    Config config = parse_ok("listen = *:0\nlisten = [::1]:1110\nlisten = 127.0.0.2:65535 proxy\n"
+                             "proxy_trusted_networks = 10.0.0.0/8 ::1\nallow_plaintext = tls\n"
                              "users_file = /u\nspool_dir = /s\ndrop_dir = /d\npidfile = /p\n"
                              "idle_timeout = 3661\nauth_timeout = 1h\nlock_timeout = 0\n"
                              "dotlock_stale = 90\nmax_sessions = 9\nmax_sessions_per_ip = 8\n"
@@ -596,6 +628,7 @@ TEST(Config, FormatRoundTripsEveryChangedKey) {
     EXPECT_NE(printed.find("mail_privileged_group =\n"), std::string::npos) << printed;
     EXPECT_NE(printed.find("auth_failure_delay = 1500ms\n"), std::string::npos) << printed;
     EXPECT_NE(printed.find("listen = *:0\n"), std::string::npos) << printed;
+    EXPECT_NE(printed.find("listen = 127.0.0.2:65535 proxy\n"), std::string::npos) << printed;
     Config again = parse_ok(printed);
     EXPECT_EQ(again, config) << printed;
     EXPECT_EQ(format_config(again), printed);

@@ -26,8 +26,8 @@ protected:
     }
 
     // The verdict on `request`; `entry` holds what a granted login gets.
-    AuthVerdict check(const AuthRequest& request) {
-        return check_credentials(config, context, request, entry);
+    AuthVerdict check(const AuthRequest& request, bool under_tls = false) {
+        return check_credentials(config, context, request, under_tls, entry);
     }
 
     AuthContext context;
@@ -70,13 +70,21 @@ TEST_F(Credentials, PlainAndLoginAreCheckedLikePass) {
 }
 
 TEST_F(Credentials, PlaintextIsRefusedWhenDisallowedWhateverThePassword) {
-    config.allow_plaintext = false;
+    config.allow_plaintext = AllowPlaintext::no;
     for (const char* mechanism : {"PASS", "PLAIN", "LOGIN"}) {
         AuthVerdict verdict = check({mechanism, "alice", "wonderland", ""});
         EXPECT_FALSE(verdict.ok) << mechanism;
         EXPECT_EQ(verdict.reason, "plaintext-disallowed") << mechanism;
     }
     EXPECT_FALSE(entry);
+}
+
+TEST_F(Credentials, PlaintextOnlyUnderTlsIsCheckedHereToo) {
+    config.allow_plaintext = AllowPlaintext::tls;
+    for (const char* mechanism : {"PASS", "PLAIN", "LOGIN"})
+        EXPECT_EQ(check({mechanism, "alice", "wonderland", ""}).reason, "plaintext-disallowed")
+            << mechanism;
+    EXPECT_TRUE(check({"PASS", "alice", "wonderland", ""}, true).ok);
 }
 
 TEST_F(Credentials, MechanismNotOfferedIsRefusedWhateverTheAnswer) {

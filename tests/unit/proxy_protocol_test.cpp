@@ -2,8 +2,11 @@
 // what a load balancer says of the real client, parsed strictly.
 #include "popper/proxy_protocol.h"
 
+#include <chrono>
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace popper {
 namespace {
@@ -168,6 +171,72 @@ TEST(ProxyV2, RejectsEveryMalformedHeader) {
     std::string wrong_sig = v2('\x21', '\x11', block);
     wrong_sig[11] = 'X';
     EXPECT_FALSE(parse_proxy_header(wrong_sig));
+}
+
+// read_proxy_header on a socket pair: the sender's end and ours.
+struct Connection {
+    int sender = -1, ours = -1;
+    Connection() {
+        int pair[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+        sender = pair[0];
+        ours = pair[1];
+    }
+    ~Connection() {
+        ::close(sender);
+        ::close(ours);
+    }
+    void send(const std::string& bytes) const {
+        EXPECT_EQ(::write(sender, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    }
+    std::string rest() const {
+        ::shutdown(sender, SHUT_WR);
+        std::string out;
+        char buf[256];
+        for (ssize_t n; (n = ::read(ours, buf, sizeof buf)) > 0;)
+            out.append(buf, static_cast<size_t>(n));
+        return out;
+    }
+};
+
+constexpr std::chrono::milliseconds kLimit{2000};
+
+TEST(ReadProxyHeader, TakesExactlyTheHeaderAndLeavesTheClientsBytes) {
+    for (const std::string& header :
+         {std::string("PROXY TCP4 192.0.2.1 198.51.100.1 56324 110\r\n"),
+          v2('\x21', '\x11', tcp4_block() + std::string("\x20\x00\x05\x01\0\0\0\0", 8))}) {
+        Connection c;
+        c.send(header + "CAPA\r\nUSER alice\r\n");
+        auto read = read_proxy_header(c.ours, kLimit);
+        ASSERT_TRUE(read) << read.error().message();
+        EXPECT_EQ(read->octets, header.size());
+        ASSERT_TRUE(read->endpoints);
+        EXPECT_EQ(read->endpoints->source.text(), "192.0.2.1");
+        EXPECT_EQ(c.rest(), "CAPA\r\nUSER alice\r\n");
+    }
+}
+
+TEST(ReadProxyHeader, SaysWhatWentWrong) {
+    {
+        Connection c;
+        auto read = read_proxy_header(c.ours, std::chrono::milliseconds(50));
+        ASSERT_FALSE(read);
+        EXPECT_EQ(read.error().message(), "PROXY header: none within 50 ms (0 octets came)");
+    }
+    {
+        Connection c;
+        c.send("PROXY TCP4 192.0.2.1");
+        ::shutdown(c.sender, SHUT_WR);
+        auto read = read_proxy_header(c.ours, kLimit);
+        ASSERT_FALSE(read);
+        EXPECT_EQ(read.error().message(),
+                  "PROXY header: connection closed in the header (20 octets)");
+    }
+    {
+        Connection c;
+        c.send("USER alice\r\nPASS wonderland\r\n");
+        EXPECT_FALSE(read_proxy_header(c.ours, kLimit));
+    }
 }
 
 } // namespace
