@@ -48,6 +48,7 @@ struct PreauthEnd {
 struct LoginChallenges {
     std::string apop_stamp;
     std::vector<std::string> cram;
+    std::string capa_policy_lines; // AuthContext::capa_policy_lines
 };
 
 Status send_auth_request(int fd, const AuthRequest& request);

@@ -51,7 +51,8 @@ struct Session {
     bool done = false;        // end the session after flushing
     std::string pending_user; // from USER, until PASS
     unsigned auth_failures = 0;
-    std::string user; // once logged in
+    std::string user;       // once logged in
+    UserPolicy user_policy; // once logged in: the policy file's line for the user
     std::optional<Maildrop> maildrop;
     // Closed when the session ends, after the last reply: see
     // Maildrop::release_retired_file().
@@ -83,7 +84,7 @@ int serve_commands(Session& s);
 
 // The login, in the privileged process: becomes the mailbox owner, opens the
 // maildrop and answers +OK in TRANSACTION; or answers -ERR and ends.
-void enter_transaction(Session& s, const UserEntry& entry);
+void enter_transaction(Session& s, const GrantedLogin& login);
 
 // A session's client socket: no Nagle delay, and a send timeout.
 void tune_socket(int fd, unsigned idle_timeout_s);

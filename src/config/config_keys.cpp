@@ -140,7 +140,7 @@ constexpr bool kMayBeEmpty = true;
 using V = std::string_view;
 using C = Config;
 
-const std::array<ConfigKey, 26> kKeys = {{
+const std::array<ConfigKey, 28> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"max_sessions", kOnce, kNonEmpty,
      [](V v, C& c) { return set_count(v, 1, kMaxSessionsLimit, c.max_sessions); },
@@ -218,6 +218,17 @@ const std::array<ConfigKey, 26> kKeys = {{
     {"apop_secrets_file", kOnce, kNonEmpty,
      [](V v, C& c) { return set_path(v, c.apop_secrets_file); },
      [](const C& c) { return one(c.apop_secrets_file); }},
+    {"policy_file", kOnce, kMayBeEmpty,
+     [](V v, C& c) {
+         if (v.empty()) {
+             c.policy_file.clear();
+             return Status();
+         }
+         return set_path(v, c.policy_file);
+     },
+     [](const C& c) { return one(c.policy_file); }},
+    {"takeover", kOnce, kNonEmpty, [](V v, C& c) { return set_yes_no(v, c.takeover); },
+     [](const C& c) { return yes_no(c.takeover); }},
     {"allow_plaintext", kOnce, kNonEmpty,
      [](V v, C& c) { return set_yes_no(v, c.allow_plaintext); },
      [](const C& c) { return yes_no(c.allow_plaintext); }},

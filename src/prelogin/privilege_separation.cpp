@@ -22,7 +22,7 @@ namespace popper {
 namespace {
 
 struct Login {
-    UserEntry entry;
+    GrantedLogin granted;
     std::string pending_input;
 };
 
@@ -34,9 +34,10 @@ struct PreauthOutcome {
 
 // Answers the pre-login process's requests until it hands over a logged-in
 // session or ends the connection.
-PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context, int channel) {
+PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context, int channel,
+                                   const PeerInfo& peer) {
     PreauthOutcome outcome;
-    std::optional<UserEntry> accepted;
+    std::optional<GrantedLogin> accepted;
     for (;;) {
         auto message = receive_auth_message(channel);
         if (!message) {
@@ -54,13 +55,13 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
         }
         if ((*message)->request) {
             AuthVerdict verdict =
-                check_credentials(config, context, *(*message)->request, accepted);
+                check_credentials(config, context, *(*message)->request, peer.address, accepted);
             if (auto sent = send_auth_verdict(channel, verdict); !sent)
                 return outcome;
             continue;
         }
         const Handover& handover = *(*message)->handover;
-        if (!accepted || accepted->name != handover.user) {
+        if (!accepted || accepted->entry.name != handover.user) {
             log_error("pre-login process handed over a session it was not granted");
             return outcome;
         }
@@ -73,7 +74,7 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
 // then serves the logged-in session itself.
 int serve_after_preauth(const Config& config, const AuthContext& context, int in_fd, int out_fd,
                         const PeerInfo& peer, UniqueFd channel, pid_t own_child) {
-    PreauthOutcome outcome = serve_auth_requests(config, context, channel.get());
+    PreauthOutcome outcome = serve_auth_requests(config, context, channel.get(), peer);
     if (own_child > 0) {
         int status = 0;
         while (::waitpid(own_child, &status, 0) < 0 && errno == EINTR) {
@@ -92,7 +93,7 @@ int serve_after_preauth(const Config& config, const AuthContext& context, int in
     channel.reset();
     Session s(config, peer, in_fd, out_fd);
     s.reader.prime(std::move(outcome.login->pending_input));
-    enter_transaction(s, outcome.login->entry);
+    enter_transaction(s, outcome.login->granted);
     int code = serve_commands(s);
     return code == kExitSaidShutdown ? 0 : code; // a clean stop, for inetd and systemd
 }
@@ -141,7 +142,8 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
     announce_connection(config, fd, peer);
     const AuthContext context = make_auth_context(config);
     if (auto sent =
-            send_login_challenges(channel.get(), {context.apop_stamp, context.cram_challenges});
+            send_login_challenges(channel.get(), {context.apop_stamp, context.cram_challenges,
+                                                  context.capa_policy_lines});
         !sent) {
         log_error("pre-login process: " + sent.error().message());
         return 1;

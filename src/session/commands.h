@@ -33,7 +33,8 @@ std::span<const Command> authorization_commands();
 std::span<const Command> transaction_commands();
 
 // CAPA in either state (RFC 2449 §5): the capability list, with
-// `login_lines` (USER, SASL) before login. In session.cpp.
+// `login_lines`: USER and SASL before login, LOGIN-DELAY and EXPIRE with a
+// policy file. In session.cpp.
 void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view login_lines);
 // QUIT in TRANSACTION: the UPDATE state. In update.cpp.
 void handle_quit(Session& s, const CommandLine& cmd);

@@ -61,8 +61,10 @@ void answer_maildrop_failure(Session& s, const Error& error) {
 
 } // namespace
 
-void enter_transaction(Session& s, const UserEntry& entry) {
+void enter_transaction(Session& s, const GrantedLogin& login) {
+    const UserEntry& entry = login.entry;
     s.user = entry.name;
+    s.user_policy = login.policy;
     auto owner = resolve_owner(s.config, entry);
     if (!owner) {
         log_error("cannot serve user=" + entry.name + ": " + owner.error().message());

@@ -209,7 +209,9 @@ void handle_last(Session& s, const CommandLine& cmd) {
 }
 
 void capa_after_login(Session& s, const CommandLine& cmd) {
-    reply_capabilities(s, cmd, "");
+    // RFC 2449 §6.5, §6.6: in TRANSACTION, the user's own values.
+    reply_capabilities(s, cmd,
+                       s.config.policy_file.empty() ? "" : policy_capability_lines(s.user_policy));
 }
 
 bool last_enabled(const Config& config) {

@@ -557,6 +557,8 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "users = file\n"
                                        "apop = no\n"
                                        "apop_secrets_file = /etc/popperd/apop-secrets\n"
+                                       "policy_file =\n"
+                                       "takeover = no\n"
                                        "allow_plaintext = yes\n"
                                        "auth_mechanisms = PLAIN LOGIN\n"
                                        "log = syslog\n"
