@@ -18,6 +18,7 @@
 //   drop_dir/U.pop.index    the index of the mailbox, for the next login
 //                           (checked, never trusted: index_cache.h)
 //   drop_dir/U.session      fcntl-locked for the life of a session
+//   drop_dir/U.state        LOGIN-DELAY and EXPIRE times (policy_state.h)
 //   dir(S)/.S.popperd-new   the next S being built (renamed over S)
 #pragma once
 

@@ -12,6 +12,7 @@
 #include "popper/io.h"
 #include "popper/line_reader.h"
 #include "popper/maildrop.h"
+#include "popper/policy_state.h"
 #include "popper/reply_writer.h"
 #include "popper/users_file.h"
 
@@ -53,6 +54,10 @@ struct Session {
     unsigned auth_failures = 0;
     std::string user;       // once logged in
     UserPolicy user_policy; // once logged in: the policy file's line for the user
+    // With a policy file: the LOGIN-DELAY and EXPIRE times (policy_state.h),
+    // loaded under the session lock, saved when the session ends.
+    std::optional<PolicyState> policy_state;
+    bool policy_state_changed = false; // a first retrieval not yet saved
     std::optional<Maildrop> maildrop;
     // Closed when the session ends, after the last reply: see
     // Maildrop::release_retired_file().

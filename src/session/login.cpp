@@ -80,6 +80,8 @@ void enter_transaction(Session& s, const GrantedLogin& login) {
         s.done = true;
         return;
     }
+    if (refuse_early_login(s))
+        return;
     MaildropSettings settings;
     settings.user = entry.name;
     settings.spool_path = owner->spool_path;
@@ -92,6 +94,7 @@ void enter_transaction(Session& s, const GrantedLogin& login) {
         return answer_maildrop_failure(s, drop.error());
     s.maildrop.emplace(std::move(*drop));
     s.deleted.assign(s.maildrop->index().messages.size(), false);
+    start_policy_state(s);
     s.state = Pop3State::transaction;
     set_session_title(s);
     uint64_t octets = 0;

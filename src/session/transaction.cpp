@@ -158,6 +158,7 @@ void handle_retr(Session& s, const CommandLine& cmd) {
         s.done = true;
         return;
     }
+    note_retrieval(s, *index);
     ++s.stats.retrieved;
     s.stats.retrieved_octets += messages(s)[*index].pop_size;
     s.highest_accessed = std::max<uint32_t>(s.highest_accessed, static_cast<uint32_t>(*index + 1));
