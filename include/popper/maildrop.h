@@ -50,6 +50,10 @@ public:
     // session the spool path does not exist until an MTA delivers.
     static Result<Maildrop> open(const MaildropSettings& settings);
 
+    // The pid of the session holding this mailbox's session lock, if any:
+    // the one a takeover (config `takeover`) asks to end.
+    static std::optional<pid_t> holder(const MaildropSettings& settings);
+
     const MboxIndex& index() const { return index_; }
     int drop_fd() const { return drop_fd_.get(); }
     const std::string& drop_path() const { return drop_path_; }

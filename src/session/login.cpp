@@ -6,7 +6,12 @@
 #include "popper/log.h"
 #include "popper/privileges.h"
 
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
 #include <sys/stat.h>
+#include <thread>
 
 namespace popper {
 
@@ -37,6 +42,36 @@ Result<MailboxOwner> resolve_owner(const Config& config, const UserEntry& entry)
     if (owner.uid == 0)
         return Error::permanent("owner of", owner.spool_path, "mailbox would be served as root");
     return owner;
+}
+
+// How often a takeover looks whether the old session has let go.
+constexpr auto kTakeoverPoll = std::chrono::milliseconds(50);
+
+// `takeover = yes`: the session holding the mailbox is told to end
+// (SIGUSR1: it answers -ERR [SYS/TEMP], puts the mail back, exits; one in
+// its QUIT finishes that first), and the login waits for it up to
+// lock_timeout. Both run as the mailbox owner, so the signal can only reach
+// this user's own processes.
+Result<Maildrop> take_over(Session& s, const MaildropSettings& settings, Error in_use) {
+    auto holder = Maildrop::holder(settings);
+    if (!holder)
+        return in_use; // gone meanwhile, or not ours to name: try no harder
+    if (::kill(*holder, SIGUSR1) != 0) {
+        log_warning("takeover: user=" + s.user + " cannot signal pid=" + std::to_string(*holder) +
+                    ": " + std::strerror(errno));
+        return in_use;
+    }
+    log_notice("takeover: user=" + s.user + " addr=" + s.peer.address +
+               " ends the session pid=" + std::to_string(*holder));
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(s.config.lock_timeout_s);
+    for (;;) {
+        auto drop = Maildrop::open(settings);
+        if (drop || !drop.error().is(ErrorKind::in_use) ||
+            std::chrono::steady_clock::now() >= deadline)
+            return drop;
+        std::this_thread::sleep_for(kTakeoverPoll);
+    }
 }
 
 void answer_maildrop_failure(Session& s, const Error& error) {
@@ -90,6 +125,8 @@ void enter_transaction(Session& s, const GrantedLogin& login) {
     settings.locks.timeout_s = s.config.lock_timeout_s;
     settings.locks.dotlock_stale_s = s.config.dotlock_stale_s;
     auto drop = Maildrop::open(settings);
+    if (!drop && drop.error().is(ErrorKind::in_use) && s.config.takeover)
+        drop = take_over(s, settings, drop.error());
     if (!drop)
         return answer_maildrop_failure(s, drop.error());
     s.maildrop.emplace(std::move(*drop));

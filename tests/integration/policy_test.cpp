@@ -188,5 +188,73 @@ TEST_F(Policy, MalformedStateStartsAfreshAndExpiresNothing) {
     EXPECT_EQ(host.read_spool(kUser), message(1));
 }
 
+class Takeover : public Policy {
+protected:
+    void SetUp() override {
+        host.set_config("takeover", "yes");
+        host.write_spool(kUser, message(1) + message(2));
+    }
+};
+
+TEST_F(Takeover, LoginEndsTheSessionOfAClientThatVanishedWithoutClosing) {
+    // The first client's link went dead (a firewall dropping its packets):
+    // it says nothing more and never closes.
+    PopClient vanished = login();
+    EXPECT_EQ(vanished.command("DELE 1"), "+OK Message 1 deleted");
+    PopClient again = connect();
+    EXPECT_EQ(again.command("USER alice"), "+OK Send your password");
+    EXPECT_TRUE(again.command("PASS wonderland").starts_with("+OK Logged in, 2 messages"));
+    EXPECT_EQ(vanished.read_line(),
+              "-ERR [SYS/TEMP] Session taken over by a new login of the same user");
+    EXPECT_TRUE(vanished.wait_closed());
+    EXPECT_TRUE(daemon().wait_for_log("takeover: user=alice addr=127.0.0.1 ends the session pid="));
+    EXPECT_TRUE(daemon().wait_for_log("session taken over: user=alice addr=127.0.0.1"));
+    EXPECT_EQ(again.command("QUIT"), bye_reply(2)); // the DELE was not made
+    EXPECT_EQ(host.read_spool(kUser), message(1) + message(2));
+}
+
+TEST_F(Takeover, TwoLiveClientsTheFirstIsToldAndKeepsNothingDeleted) {
+    PopClient first = login();
+    EXPECT_EQ(first.command("DELE 2"), "+OK Message 2 deleted");
+    PopClient second = login();
+    EXPECT_EQ(first.command("NOOP"),
+              "-ERR [SYS/TEMP] Session taken over by a new login of the same user");
+    EXPECT_TRUE(first.wait_closed());
+    EXPECT_EQ(second.command("STAT").substr(0, 5), "+OK 2");
+    EXPECT_EQ(second.command("DELE 1"), "+OK Message 1 deleted");
+    EXPECT_EQ(second.command("QUIT"), bye_reply(1));
+    EXPECT_EQ(host.read_spool(kUser), message(2));
+}
+
+TEST_F(Takeover, SessionInTheMiddleOfQuitFinishesItFirst) {
+    host.set_config("lock_timeout", "30s"); // waits end by progress, not by time
+    PopClient first = login();
+    const pid_t first_pid = daemon().session_pid(0).value_or(-1);
+    EXPECT_EQ(first.command("DELE 1"), "+OK Message 1 deleted");
+    std::optional<HeldSpoolLock> mta(std::in_place, host, kUser);
+    first.send_raw("QUIT\r\n"); // UPDATE now waits for the spool lock
+    ASSERT_TRUE(
+        wait_until([&] { return process_title(first_pid).find("UPDATE") != std::string::npos; }));
+    PopClient second = connect();
+    second.send_raw("USER alice\r\nPASS wonderland\r\n");
+    ASSERT_TRUE(daemon().wait_for_log("takeover: user=alice"));
+    mta.reset(); // the QUIT goes on, and must complete
+    EXPECT_EQ(first.read_line(), "+OK Bye (1 message left)");
+    EXPECT_EQ(second.read_line(), "+OK Send your password");
+    EXPECT_EQ(second.read_line().substr(0, 23), "+OK Logged in, 1 messag");
+    EXPECT_EQ(second.command("QUIT"), bye_reply(1));
+    EXPECT_EQ(host.read_spool(kUser), message(2));
+}
+
+TEST_F(Takeover, WithoutTakeoverTheSecondLoginIsInUse) {
+    host.set_config("takeover", "no");
+    PopClient first = login();
+    PopClient second = connect();
+    EXPECT_EQ(second.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(second.command("PASS wonderland"),
+              "-ERR [IN-USE] Mailbox is locked by another session or program");
+    EXPECT_TRUE(first.command("NOOP").starts_with("+OK"));
+}
+
 } // namespace
 } // namespace popper::test
