@@ -2,6 +2,7 @@
 // LOGIN-DELAY and EXPIRE need; parsed as untrusted input, replaced whole.
 #include "popper/policy_state.h"
 
+#include "popper/command_line.h"
 #include "popper/io.h"
 #include "popper/log.h"
 #include "popper/temp_file.h"
@@ -17,17 +18,10 @@ constexpr std::string_view kMagic = "popperd-state 1";
 constexpr int64_t kMaxTime = int64_t{1} << 40; // year 36812: beyond any real clock
 
 std::optional<int64_t> parse_time(std::string_view text) {
-    if (text.empty() || text.size() > 13)
+    auto value = parse_decimal(text, kMaxTime);
+    if (!value)
         return std::nullopt;
-    int64_t value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        value = value * 10 + (c - '0');
-    }
-    if (value > kMaxTime)
-        return std::nullopt;
-    return value;
+    return static_cast<int64_t>(*value);
 }
 
 bool is_uidl(std::string_view text) {
@@ -116,16 +110,7 @@ Result<PolicyState> load_policy_state(const std::string& path) {
 }
 
 Status save_policy_state(const std::string& path, const PolicyState& state) {
-    auto temp = TempFile::create_beside(path);
-    if (!temp)
-        return temp.error();
-    if (auto written = write_all(temp->fd(), format_policy_state(state), temp->path()); !written)
-        return written;
-    if (auto synced = fsync_fd(temp->fd(), temp->path()); !synced)
-        return synced;
-    if (auto renamed = temp->commit_as(path); !renamed)
-        return renamed;
-    return fsync_dir(dirname_of(path));
+    return replace_file_durably(path, format_policy_state(state));
 }
 
 } // namespace popper
