@@ -95,6 +95,19 @@ TEST_F(Policy, CapaListsTheDefaultsBeforeLoginAndTheUsersValuesAfter) {
     EXPECT_NE(after.find("EXPIRE NEVER\r\n"), std::string::npos) << after;
 }
 
+TEST_F(Policy, FileIsReadAgainAtEveryLoginWithoutARestart) {
+    use_policy("*: login_delay=60\n");
+    PopClient allowed = connect();
+    std::string before = capa(allowed);
+    EXPECT_NE(before.find("LOGIN-DELAY 60\r\nEXPIRE NEVER\r\n"), std::string::npos) << before;
+    ASSERT_TRUE(allowed.login("alice", "wonderland"));
+    EXPECT_TRUE(allowed.command("QUIT").starts_with("+OK"));
+    write_file(host.path("policy"), "alice: deny_from=127.0.0.1\n", 0600);
+    PopClient denied = connect();
+    EXPECT_EQ(denied.command("USER alice"), "+OK Send your password");
+    EXPECT_EQ(denied.command("PASS wonderland"), "-ERR [AUTH] Authentication failed");
+}
+
 TEST_F(Policy, BrokenPolicyFileStopsTheDaemonFromStarting) {
     use_policy("alice: expire=soon\n");
     RunResult checked = run_popperd(host, {"-t", "-c", host.config_path()});
