@@ -11,6 +11,7 @@
 #include "popper/privileges.h"
 #include "popper/proc_title.h"
 #include "popper/session.h"
+#include "popper/user_policy.h"
 
 #include <cstdio>
 #include <string>
@@ -100,8 +101,17 @@ int main(int argc, char** argv) {
     }
     if (popper::auth_policy(*config, false).needs_secrets()) {
         // The plain secrets of APOP and CRAM-MD5 must be readable by root only.
-        if (auto safe = popper::check_secrets_file_permissions(config->apop_secrets_file); !safe) {
+        if (auto safe = popper::check_secret_file_permissions("apop secrets file",
+                                                              config->apop_secrets_file);
+            !safe) {
             std::fprintf(stderr, "popperd: %s\n", safe.error().message().c_str());
+            return popper::kExitConfigError;
+        }
+    }
+    if (!config->policy_file.empty()) {
+        // Read at every login; a broken one refuses every login, so say it now.
+        if (auto policy = popper::load_policy_file(config->policy_file); !policy) {
+            std::fprintf(stderr, "popperd: %s\n", policy.error().message().c_str());
             return popper::kExitConfigError;
         }
     }

@@ -65,11 +65,12 @@ std::optional<ApopSecret> parse_apop_secret_line(std::string_view line, std::str
 // oversized file is an error.
 Result<std::optional<std::string>> find_apop_secret(const std::string& path, std::string_view name);
 
-// For startup: the secrets file must be a regular file (not a symlink), with
-// no group or other permission bits (0600 or stricter), owned by root — or,
-// when popperd is not running as root (tests, private setups), by root or the
-// effective user. Otherwise an error naming the file and the problem, and
-// popperd refuses to start.
-Status check_secrets_file_permissions(const std::string& path);
+// For a file that holds secrets or access policy (the APOP secrets, the
+// policy file): it must be a regular file (not a symlink), with no group or
+// other permission bits (0600 or stricter), owned by root — or, when popperd
+// is not running as root (tests, private setups), by root or the effective
+// user. Otherwise an error naming the file (`label PATH`) and the problem;
+// at startup popperd then refuses to start.
+Status check_secret_file_permissions(const std::string& label, const std::string& path);
 
 } // namespace popper

@@ -59,6 +59,7 @@ struct ClientAddress {
 struct LoginChallenges {
     std::string apop_stamp;
     std::vector<std::string> cram;
+    std::string capa_policy_lines; // AuthContext::capa_policy_lines
 };
 
 Status send_auth_request(int fd, const AuthRequest& request);

@@ -28,5 +28,7 @@ std::optional<CommandLine> parse_command_line(std::string_view line);
 
 // A message number or line count: decimal digits only, no sign, fits 32 bits.
 std::optional<uint32_t> parse_number(std::string_view text);
+// Decimal digits only, no sign, at most `max` (which is below 2^63).
+std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t max);
 
 } // namespace popper

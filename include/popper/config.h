@@ -95,6 +95,14 @@ struct Config {
     bool system_users = false; // users = system: Unix accounts instead of users_file
     bool apop = false;
     std::string apop_secrets_file = "/etc/popperd/apop-secrets"; // name:secret, 0600 root
+    // Per-user policy (popper/user_policy.h): where from, how often, how long
+    // mail stays. Empty: none (anyone with a password, EXPIRE NEVER).
+    std::string policy_file;
+    // A login whose mailbox another session holds ends that session (it puts
+    // the mail back) instead of getting [IN-USE]: the locked-out user whose
+    // client lost its connection need not wait for the idle timeout.
+    bool takeover = false;
+
     AllowPlaintext allow_plaintext = AllowPlaintext::yes;        // USER/PASS and SASL PLAIN, LOGIN
     std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"}; // SASL, upper case
     unsigned auth_failure_delay_ms = 2000;                         // delay after each failed login

@@ -21,6 +21,7 @@
 //   drop_dir/U.uidbase      uidl_format uw, dovecot: the UID validity and
 //                           last UID of the mailbox, for when the message
 //                           that carried them is gone
+//   drop_dir/U.state        LOGIN-DELAY and EXPIRE times (policy_state.h)
 //   dir(S)/.S.popperd-new   the next S being built (renamed over S)
 #pragma once
 
@@ -52,6 +53,10 @@ public:
     // rename; otherwise a journaled copy) and indexes the drop. During the
     // session the spool path does not exist until an MTA delivers.
     static Result<Maildrop> open(const MaildropSettings& settings);
+
+    // The pid of the session holding this mailbox's session lock, if any:
+    // the one a takeover (config `takeover`) asks to end.
+    static std::optional<pid_t> holder(const MaildropSettings& settings);
 
     const MboxIndex& index() const { return index_; }
     int drop_fd() const { return drop_fd_.get(); }

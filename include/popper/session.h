@@ -12,6 +12,7 @@
 #include "popper/io.h"
 #include "popper/line_reader.h"
 #include "popper/maildrop.h"
+#include "popper/policy_state.h"
 #include "popper/reply_writer.h"
 #include "popper/users_file.h"
 
@@ -65,7 +66,12 @@ struct Session {
     bool done = false;        // end the session after flushing
     std::string pending_user; // from USER, until PASS
     unsigned auth_failures = 0;
-    std::string user; // once logged in
+    std::string user;       // once logged in
+    UserPolicy user_policy; // once logged in: the policy file's line for the user
+    // With a policy file: the LOGIN-DELAY and EXPIRE times (policy_state.h),
+    // loaded under the session lock, saved when the session ends.
+    std::optional<PolicyState> policy_state;
+    bool policy_state_changed = false; // a first retrieval not yet saved
     std::optional<Maildrop> maildrop;
     // Closed when the session ends, after the last reply: see
     // Maildrop::release_retired_file().
@@ -97,7 +103,7 @@ int serve_commands(Session& s);
 
 // The login, in the privileged process: becomes the mailbox owner, opens the
 // maildrop and answers +OK in TRANSACTION; or answers -ERR and ends.
-void enter_transaction(Session& s, const UserEntry& entry);
+void enter_transaction(Session& s, const GrantedLogin& login);
 
 // A session's client socket: no Nagle delay, and a send timeout.
 void tune_socket(int fd, unsigned idle_timeout_s);

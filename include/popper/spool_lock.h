@@ -7,7 +7,9 @@
 #include "popper/io.h"
 #include "popper/result.h"
 
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace popper {
@@ -45,5 +47,9 @@ private:
 // The exclusive lock that allows one POP session per mailbox: an fcntl lock
 // on `path` (created 0600 if missing). An in_use error when held.
 Result<UniqueFd> take_session_lock(const std::string& path);
+// The pid of the process holding the session lock on `path` (fcntl F_GETLK),
+// for a takeover; nullopt when it is free, missing, or held by a process
+// this one cannot name (another pid namespace).
+std::optional<pid_t> session_lock_holder(const std::string& path);
 
 } // namespace popper

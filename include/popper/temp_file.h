@@ -6,7 +6,9 @@
 #include "popper/io.h"
 #include "popper/result.h"
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace popper {
 
@@ -30,5 +32,13 @@ private:
     UniqueFd fd_;
     bool committed_ = false;
 };
+
+// Replaces `target` with `text` so that a crash leaves the old file or the
+// new, never a torn one: a TempFile beside it, `prepare` (mode, owner)
+// applied before it is visible, the text written and fsynced, the rename,
+// and an fsync of the directory. The users file editor and the LOGIN-DELAY
+// and EXPIRE state (policy_state.h) use it.
+Status replace_file_durably(const std::string& target, std::string_view text,
+                            const std::function<Status(const TempFile&)>& prepare = nullptr);
 
 } // namespace popper

@@ -129,24 +129,23 @@ Result<std::optional<std::string>> find_apop_secret(const std::string& path,
     return found;
 }
 
-Status check_secrets_file_permissions(const std::string& path) {
+Status check_secret_file_permissions(const std::string& label, const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0)
-        return Error::from_errno("apop secrets file", path);
+        return Error::from_errno(label, path);
     if (S_ISLNK(st.st_mode))
-        return Error::because("apop secrets file", path,
+        return Error::because(label, path,
                               "is a symbolic link (want a regular file, mode 0600, owner root)");
     if (!S_ISREG(st.st_mode))
-        return Error::because("apop secrets file", path, "is not a regular file");
+        return Error::because(label, path, "is not a regular file");
     if ((st.st_mode & 077) != 0)
-        return Error::because("apop secrets file", path,
+        return Error::because(label, path,
                               "mode " + octal_mode(st.st_mode) +
                                   " lets group or others in (want 0600: chmod 600)");
     const uid_t euid = ::geteuid();
     if (st.st_uid != 0 && (euid == 0 || st.st_uid != euid))
-        return Error::because("apop secrets file", path,
-                              "owned by uid " + std::to_string(st.st_uid) +
-                                  " (want root: chown root)");
+        return Error::because(
+            label, path, "owned by uid " + std::to_string(st.st_uid) + " (want root: chown root)");
     return {};
 }
 

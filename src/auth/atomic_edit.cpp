@@ -84,18 +84,8 @@ Status copy_mode_and_owner(const TempFile& temp, const struct stat& old) {
 }
 
 Status replace_file(const std::string& path, const struct stat& old, std::string_view text) {
-    auto temp = TempFile::create_beside(path);
-    if (!temp)
-        return temp.error();
-    if (auto s = copy_mode_and_owner(*temp, old); !s)
-        return s;
-    if (auto s = write_all(temp->fd(), text, temp->path()); !s)
-        return s;
-    if (auto s = fsync_fd(temp->fd(), temp->path()); !s)
-        return s;
-    if (auto s = temp->commit_as(path); !s)
-        return s;
-    return fsync_dir(dirname_of(path));
+    return replace_file_durably(
+        path, text, [&](const TempFile& temp) { return copy_mode_and_owner(temp, old); });
 }
 
 } // namespace

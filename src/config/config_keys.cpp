@@ -183,7 +183,7 @@ std::vector<std::string> allow_plaintext_value(const Config& config) {
     return one("yes");
 }
 
-const std::array<ConfigKey, 28> kKeys = {{
+const std::array<ConfigKey, 30> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
     {"proxy_trusted_networks", kOnce, kMayBeEmpty, set_networks,
      [](const C& c) { return one(c.proxy_trusted_networks.text()); }},
@@ -265,6 +265,17 @@ const std::array<ConfigKey, 28> kKeys = {{
     {"apop_secrets_file", kOnce, kNonEmpty,
      [](V v, C& c) { return set_path(v, c.apop_secrets_file); },
      [](const C& c) { return one(c.apop_secrets_file); }},
+    {"policy_file", kOnce, kMayBeEmpty,
+     [](V v, C& c) {
+         if (v.empty()) {
+             c.policy_file.clear();
+             return Status();
+         }
+         return set_path(v, c.policy_file);
+     },
+     [](const C& c) { return one(c.policy_file); }},
+    {"takeover", kOnce, kNonEmpty, [](V v, C& c) { return set_yes_no(v, c.takeover); },
+     [](const C& c) { return yes_no(c.takeover); }},
     {"allow_plaintext", kOnce, kNonEmpty, set_allow_plaintext, allow_plaintext_value},
     {"auth_mechanisms", kOnce, kMayBeEmpty, set_auth_mechanisms,
      [](const C& c) {

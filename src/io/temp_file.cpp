@@ -31,4 +31,22 @@ Status TempFile::commit_as(const std::string& target) {
     return {};
 }
 
+Status replace_file_durably(const std::string& target, std::string_view text,
+                            const std::function<Status(const TempFile&)>& prepare) {
+    auto temp = TempFile::create_beside(target);
+    if (!temp)
+        return temp.error();
+    if (prepare) {
+        if (auto prepared = prepare(*temp); !prepared)
+            return prepared;
+    }
+    if (auto written = write_all(temp->fd(), text, temp->path()); !written)
+        return written;
+    if (auto synced = fsync_fd(temp->fd(), temp->path()); !synced)
+        return synced;
+    if (auto renamed = temp->commit_as(target); !renamed)
+        return renamed;
+    return fsync_dir(dirname_of(target));
+}
+
 } // namespace popper

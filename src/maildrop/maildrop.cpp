@@ -151,6 +151,10 @@ void keep_uid_base(const DropFiles& files, const MboxIndex& index) {
 
 } // namespace
 
+std::optional<pid_t> Maildrop::holder(const MaildropSettings& settings) {
+    return session_lock_holder(DropFiles::for_settings(settings).session);
+}
+
 Result<Maildrop> Maildrop::open(const MaildropSettings& settings) {
     const DropFiles files = DropFiles::for_settings(settings);
     Maildrop drop;

@@ -223,4 +223,18 @@ Result<UniqueFd> take_session_lock(const std::string& path) {
     return std::move(*fd);
 }
 
+std::optional<pid_t> session_lock_holder(const std::string& path) {
+    // Read-only, no O_CREAT: asking changes nothing. (Closing this
+    // descriptor drops no lock: this process holds none on the file.)
+    auto fd = open_file(path, O_RDONLY | O_NOFOLLOW);
+    if (!fd)
+        return std::nullopt;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (::fcntl(fd->get(), F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK || fl.l_pid <= 0)
+        return std::nullopt;
+    return fl.l_pid;
+}
+
 } // namespace popper

@@ -113,7 +113,7 @@ Status send_client_address(int fd, const ClientAddress& c) {
 }
 
 Status send_login_challenges(int fd, const LoginChallenges& c) {
-    std::string message = join({"CHALLENGES", c.apop_stamp});
+    std::string message = join({"CHALLENGES", c.apop_stamp, c.capa_policy_lines});
     for (const auto& cram : c.cram)
         message += join({cram});
     return send_message(fd, message);
@@ -132,11 +132,12 @@ Result<LoginChallenges> receive_login_challenges(int fd) {
         fields.push_back(message.substr(pos, nul - pos));
         pos = nul + 1;
     }
-    if (fields.size() < 2 || fields[0] != "CHALLENGES")
+    if (fields.size() < 3 || fields[0] != "CHALLENGES")
         return malformed();
     LoginChallenges out;
     out.apop_stamp = std::move(fields[1]);
-    out.cram.assign(std::make_move_iterator(fields.begin() + 2),
+    out.capa_policy_lines = std::move(fields[2]);
+    out.cram.assign(std::make_move_iterator(fields.begin() + 3),
                     std::make_move_iterator(fields.end()));
     return out;
 }

@@ -57,13 +57,21 @@ AuthContext make_auth_context(const Config& config) {
         }
     }
     context.cram_used.assign(context.cram_challenges.size(), false);
+    if (!config.policy_file.empty()) {
+        auto file = load_policy_file(config.policy_file);
+        if (file)
+            context.capa_policy_lines = policy_capability_lines(
+                file->default_policy(), file->login_delay_varies(), file->expire_varies());
+        else
+            log_error(file.error().message());
+    }
     return context;
 }
 
 AuthVerdict check_credentials(const Config& config, const AuthContext& context,
-                              const AuthRequest& request, bool under_tls,
-                              std::optional<UserEntry>& entry) {
-    entry.reset();
+                              const AuthRequest& request, std::string_view client_address,
+                              bool under_tls, std::optional<GrantedLogin>& granted) {
+    granted.reset();
     // The pre-login process is not trusted to have enforced the policy.
     auto mech = parse_login_mechanism(request.mechanism);
     if (!mech)
@@ -127,7 +135,20 @@ AuthVerdict check_credentials(const Config& config, const AuthContext& context,
         return {false, "disabled"};
     if (!matches)
         return {false, "bad-password"};
-    entry = std::move(lookup.entry);
+    // Only a right password learns nothing more: the policy refusal reads
+    // as a wrong password (the reason is logged, never sent).
+    UserPolicy policy;
+    if (!config.policy_file.empty()) {
+        auto file = load_policy_file(config.policy_file);
+        if (!file) {
+            log_error("login refused: " + file.error().message());
+            return {false, "policy-file-error"};
+        }
+        policy = file->policy_for(name);
+    }
+    if (!policy.admits(client_address))
+        return {false, "policy-denied"};
+    granted = GrantedLogin{std::move(*lookup.entry), std::move(policy)};
     return {true, ""};
 }
 

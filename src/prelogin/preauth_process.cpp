@@ -93,7 +93,8 @@ void serve_pooled_connection(const Config& config, PreauthConnection c) {
         return;
     }
     std::vector<bool> unused(challenges->cram.size(), false);
-    const AuthContext context{std::move(challenges->apop_stamp), std::move(challenges->cram),
+    const AuthContext context{std::move(challenges->apop_stamp),
+                              std::move(challenges->capa_policy_lines), std::move(challenges->cram),
                               std::move(unused)};
     set_session_signal_targets(c.client.get(), 0);
     serve_preauth_connection(

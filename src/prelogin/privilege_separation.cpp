@@ -24,7 +24,7 @@ namespace popper {
 namespace {
 
 struct Login {
-    UserEntry entry;
+    GrantedLogin granted;
     std::string pending_input;
 };
 
@@ -70,7 +70,7 @@ bool take_client_address(const ClientAddress& client, PeerInfo& peer, int admiss
 PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& context, int channel,
                                    PeerInfo& peer, int admission) {
     PreauthOutcome outcome;
-    std::optional<UserEntry> accepted;
+    std::optional<GrantedLogin> accepted;
     for (;;) {
         auto message = receive_auth_message(channel);
         if (!message) {
@@ -97,13 +97,14 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
         }
         if ((*message)->request) {
             AuthVerdict verdict =
-                check_credentials(config, context, *(*message)->request, peer.under_tls, accepted);
+                check_credentials(config, context, *(*message)->request, peer.address,
+                                  peer.under_tls, accepted);
             if (auto sent = send_auth_verdict(channel, verdict); !sent)
                 return outcome;
             continue;
         }
         const Handover& handover = *(*message)->handover;
-        if (!accepted || accepted->name != handover.user) {
+        if (!accepted || accepted->entry.name != handover.user) {
             log_error("pre-login process handed over a session it was not granted");
             return outcome;
         }
@@ -135,7 +136,7 @@ int serve_after_preauth(const Config& config, const AuthContext& context, int in
     channel.reset();
     Session s(config, peer, in_fd, out_fd);
     s.reader.prime(std::move(outcome.login->pending_input));
-    enter_transaction(s, outcome.login->entry);
+    enter_transaction(s, outcome.login->granted);
     int code = serve_commands(s);
     return code == kExitSaidShutdown ? 0 : code; // a clean stop, for inetd and systemd
 }
@@ -192,7 +193,8 @@ int run_session_with_pooled_preauth(const Config& config, int fd, const PeerInfo
     announce_connection(config, fd, peer);
     const AuthContext context = make_auth_context(config);
     if (auto sent =
-            send_login_challenges(channel.get(), {context.apop_stamp, context.cram_challenges});
+            send_login_challenges(channel.get(), {context.apop_stamp, context.cram_challenges,
+                                                  context.capa_policy_lines});
         !sent) {
         log_error("pre-login process: " + sent.error().message());
         return 1;

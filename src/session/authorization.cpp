@@ -35,13 +35,13 @@ void submit_credentials(Session& s, AuthRequest request) {
         // No pre-login process: checked here, and the login happens here
         // too (a test of the session alone, popper/session.h).
         static const AuthContext none;
-        std::optional<UserEntry> entry;
-        AuthVerdict verdict =
-            check_credentials(s.config, s.auth ? *s.auth : none, request, s.peer.under_tls, entry);
+        std::optional<GrantedLogin> granted;
+        AuthVerdict verdict = check_credentials(s.config, s.auth ? *s.auth : none, request,
+                                                s.peer.address, s.peer.under_tls, granted);
         wipe_secret(request.secret);
         if (!verdict.ok)
             return fail_login(s, name, verdict.reason.c_str());
-        return enter_transaction(s, *entry);
+        return enter_transaction(s, *granted);
     }
     auto sent = send_auth_request(s.auth_channel, request);
     wipe_secret(request.secret);
@@ -110,6 +110,9 @@ void capa_before_login(Session& s, const CommandLine& cmd) {
             login += " " + std::string(sasl_mechanism_name(m));
         login += "\r\n";
     }
+    // RFC 2449 §6.5, §6.6: the defaults, made by the privileged process.
+    if (s.auth != nullptr)
+        login += s.auth->capa_policy_lines;
     reply_capabilities(s, cmd, login);
 }
 

@@ -40,18 +40,27 @@ std::optional<CommandLine> parse_command_line(std::string_view line) {
     return cmd;
 }
 
-std::optional<uint32_t> parse_number(std::string_view text) {
-    if (text.empty() || text.size() > 10)
+std::optional<uint64_t> parse_decimal(std::string_view text, uint64_t max) {
+    if (text.empty())
         return std::nullopt;
     uint64_t value = 0;
     for (char c : text) {
         if (c < '0' || c > '9')
             return std::nullopt;
         value = value * 10 + static_cast<uint64_t>(c - '0');
+        if (value > max) // also before it could overflow: max < 2^63
+            return std::nullopt;
     }
-    if (value > UINT32_MAX)
+    return value;
+}
+
+std::optional<uint32_t> parse_number(std::string_view text) {
+    if (text.size() > 10) // 2^32 has 10 digits; more are padding or garbage
         return std::nullopt;
-    return static_cast<uint32_t>(value);
+    auto value = parse_decimal(text, UINT32_MAX);
+    if (!value)
+        return std::nullopt;
+    return static_cast<uint32_t>(*value);
 }
 
 } // namespace popper

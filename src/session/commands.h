@@ -33,13 +33,29 @@ std::span<const Command> authorization_commands();
 std::span<const Command> transaction_commands();
 
 // CAPA in either state (RFC 2449 §5): the capability list, with
-// `login_lines` (USER, SASL) before login. In session.cpp.
+// `login_lines`: USER and SASL before login, LOGIN-DELAY and EXPIRE with a
+// policy file. In session.cpp.
 void reply_capabilities(Session& s, const CommandLine& cmd, std::string_view login_lines);
 // QUIT in TRANSACTION: the UPDATE state. In update.cpp.
 void handle_quit(Session& s, const CommandLine& cmd);
 // Puts every message back in the spool without deleting any: a connection
 // that ends without QUIT (RFC 1939 §6) or a server shutdown. In update.cpp.
 void abandon_session(Session& s, const char* why);
+// LOGIN-DELAY and EXPIRE with a policy file (RFC 2449 §6.5, §6.6). In
+// policy.cpp. Before the maildrop opens: answers -ERR [LOGIN-DELAY] and
+// returns true when the user's last login is too recent.
+bool refuse_early_login(Session& s);
+// Once the maildrop is open (under the session lock): loads the state and
+// records this login.
+void start_policy_state(Session& s);
+// A RETR of message `index` (0-based): its first retrieval, if it is one.
+void note_retrieval(Session& s, size_t index);
+// At QUIT: marks in `deleting` the messages whose expire time has come,
+// saves the state of the messages that stay, and returns how many expired.
+size_t add_expired(Session& s, std::vector<bool>& deleting);
+// Saves the state of the messages not in `gone` (the session's retrievals
+// included), when it changed.
+void save_policy_state_for(Session& s, const std::vector<bool>& gone);
 // The process title for the session's state. In session.cpp.
 void set_session_title(const Session& s);
 

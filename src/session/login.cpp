@@ -7,11 +7,46 @@
 #include "popper/mailbox_owner.h"
 #include "popper/privileges.h"
 
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
 #include <sys/stat.h>
+#include <thread>
 
 namespace popper {
 
 namespace {
+
+// How often a takeover looks whether the old session has let go.
+constexpr auto kTakeoverPoll = std::chrono::milliseconds(50);
+
+// `takeover = yes`: the session holding the mailbox is told to end
+// (SIGUSR1: it answers -ERR [SYS/TEMP], puts the mail back, exits; one in
+// its QUIT finishes that first), and the login waits for it up to
+// lock_timeout. Both run as the mailbox owner, so the signal can only reach
+// this user's own processes.
+Result<Maildrop> take_over(Session& s, const MaildropSettings& settings, Error in_use) {
+    auto holder = Maildrop::holder(settings);
+    if (!holder)
+        return in_use; // gone meanwhile, or not ours to name: try no harder
+    if (::kill(*holder, SIGUSR1) != 0) {
+        log_warning("takeover: user=" + s.user + " cannot signal pid=" + std::to_string(*holder) +
+                    ": " + std::strerror(errno));
+        return in_use;
+    }
+    log_notice("takeover: user=" + s.user + " addr=" + s.peer.address +
+               " ends the session pid=" + std::to_string(*holder));
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(s.config.lock_timeout_s);
+    for (;;) {
+        auto drop = Maildrop::open(settings);
+        if (drop || !drop.error().is(ErrorKind::in_use) ||
+            std::chrono::steady_clock::now() >= deadline)
+            return drop;
+        std::this_thread::sleep_for(kTakeoverPoll);
+    }
+}
 
 void answer_maildrop_failure(Session& s, const Error& error) {
     switch (error.kind) {
@@ -35,8 +70,10 @@ void answer_maildrop_failure(Session& s, const Error& error) {
 
 } // namespace
 
-void enter_transaction(Session& s, const UserEntry& entry) {
+void enter_transaction(Session& s, const GrantedLogin& login) {
+    const UserEntry& entry = login.entry;
     s.user = entry.name;
+    s.user_policy = login.policy;
     auto owner = resolve_owner(s.config, entry);
     if (!owner) {
         log_error("cannot serve user=" + entry.name + ": " + owner.error().message());
@@ -52,6 +89,8 @@ void enter_transaction(Session& s, const UserEntry& entry) {
         s.done = true;
         return;
     }
+    if (refuse_early_login(s))
+        return;
     MaildropSettings settings;
     settings.user = entry.name;
     settings.spool_path = owner->spool_path;
@@ -61,10 +100,13 @@ void enter_transaction(Session& s, const UserEntry& entry) {
     settings.locks.dotlock_stale_s = s.config.dotlock_stale_s;
     settings.uidl_format = s.config.uidl_format;
     auto drop = Maildrop::open(settings);
+    if (!drop && drop.error().is(ErrorKind::in_use) && s.config.takeover)
+        drop = take_over(s, settings, drop.error());
     if (!drop)
         return answer_maildrop_failure(s, drop.error());
     s.maildrop.emplace(std::move(*drop));
     s.deleted.assign(s.maildrop->index().messages.size(), false);
+    start_policy_state(s);
     s.state = Pop3State::transaction;
     set_session_title(s);
     uint64_t octets = 0;

@@ -14,12 +14,14 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 namespace popper {
 
 namespace {
 
 volatile sig_atomic_t shutdown_requested = 0;
+volatile sig_atomic_t takeover_requested = 0;
 
 const Command* find_command(std::span<const Command> table, const Session& s,
                             const std::string& keyword) {
@@ -88,13 +90,11 @@ namespace {
 int signal_client_fd = -1;
 volatile pid_t signal_forward_pid = 0;
 
-// Async-signal-safe. Besides the flag, it wakes whatever the session is
-// blocked in: a read of the client sees end of input, a write to a client
-// that does not read gives up within a second, a privileged process waiting
-// for its pre-login child passes the signal on.
-void on_shutdown_signal(int) {
-    int saved = errno;
-    request_session_shutdown();
+// Async-signal-safe. Wakes whatever the session is blocked in: a read of
+// the client sees end of input, a write to a client that does not read
+// gives up within a second, a privileged process waiting for its pre-login
+// child passes the signal on.
+void wake_session() {
     if (signal_forward_pid > 0) {
         // The pre-login child owns the client until login: it says goodbye.
         ::kill(signal_forward_pid, SIGTERM);
@@ -105,6 +105,22 @@ void on_shutdown_signal(int) {
         };
         ::setsockopt(signal_client_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     }
+}
+
+void on_shutdown_signal(int) {
+    int saved = errno;
+    request_session_shutdown();
+    wake_session();
+    errno = saved;
+}
+
+// SIGUSR1, from a login of the same user with `takeover = yes`
+// (login.cpp): like a shutdown, with its own goodbye. Only a logged-in
+// session holds the session lock, so only it is ever sent this.
+void on_takeover_signal(int) {
+    int saved = errno;
+    takeover_requested = 1;
+    wake_session();
     errno = saved;
 }
 
@@ -122,6 +138,8 @@ void install_session_signals() {
     sa.sa_flags = 0; // no SA_RESTART: a blocked read must return
     ::sigaction(SIGTERM, &sa, nullptr);
     ::sigaction(SIGINT, &sa, nullptr);
+    sa.sa_handler = on_takeover_signal;
+    ::sigaction(SIGUSR1, &sa, nullptr);
     sa.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &sa, nullptr);
     ::sigaction(SIGHUP, &sa, nullptr);
@@ -158,6 +176,15 @@ int serve_commands(Session& s) {
             abandon_session(s, "shutdown");
             return kExitSaidShutdown;
         }
+        if (takeover_requested && s.state == Pop3State::transaction) {
+            // RFC 2449 §8.1.2 SYS/TEMP: the mail goes back, nothing deleted.
+            s.writer.err("[SYS/TEMP] Session taken over by a new login of the same user");
+            s.writer.flush();
+            log_notice("session taken over: user=" + s.user + " addr=" + peer.address +
+                       " pid=" + std::to_string(::getpid()));
+            abandon_session(s, "taken-over");
+            return 0;
+        }
         ReadStatus got = s.reader.read_line(line, static_cast<int>(timeout_s) * 1000);
         switch (got) {
         case ReadStatus::line:
@@ -178,7 +205,7 @@ int serve_commands(Session& s) {
             return 0;
         case ReadStatus::eof:
         case ReadStatus::error:
-            if (shutdown_requested)
+            if (shutdown_requested || (takeover_requested && s.state == Pop3State::transaction))
                 continue; // our own shutdown(SHUT_RD): say goodbye
             abandon_session(s, "disconnected");
             return 0;

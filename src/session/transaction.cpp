@@ -158,6 +158,7 @@ void handle_retr(Session& s, const CommandLine& cmd) {
         s.done = true;
         return;
     }
+    note_retrieval(s, *index);
     ++s.stats.retrieved;
     s.stats.retrieved_octets += messages(s)[*index].pop_size;
     s.highest_accessed = std::max<uint32_t>(s.highest_accessed, static_cast<uint32_t>(*index + 1));
@@ -209,7 +210,9 @@ void handle_last(Session& s, const CommandLine& cmd) {
 }
 
 void capa_after_login(Session& s, const CommandLine& cmd) {
-    reply_capabilities(s, cmd, "");
+    // RFC 2449 §6.5, §6.6: in TRANSACTION, the user's own values.
+    reply_capabilities(s, cmd,
+                       s.config.policy_file.empty() ? "" : policy_capability_lines(s.user_policy));
 }
 
 bool last_enabled(const Config& config) {

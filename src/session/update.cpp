@@ -33,10 +33,13 @@ void handle_quit(Session& s, const CommandLine& cmd) {
     s.done = true;
     s.state = Pop3State::update;
     set_session_title(s);
+    // RFC 2449 §6.6: expired messages go with the DELEted ones.
+    std::vector<bool> deleting = s.deleted;
+    const size_t expired = add_expired(s, deleting);
     size_t left = 0;
-    for (bool d : s.deleted)
+    for (bool d : deleting)
         left += d ? 0 : 1;
-    auto committed = s.maildrop->commit(s.deleted);
+    auto committed = s.maildrop->commit(deleting);
     s.retired_mail_file = s.maildrop->release_retired_file();
     s.maildrop.reset(); // the session lock goes now, the old mailbox after the reply
     if (!committed) {
@@ -47,6 +50,8 @@ void handle_quit(Session& s, const CommandLine& cmd) {
         log_logout(s, "quit-failed");
         return s.writer.err("[SYS/TEMP] Deletions not performed, try again later");
     }
+    if (expired > 0)
+        log_info("expired: user=" + s.user + " messages=" + std::to_string(expired));
     log_logout(s, "quit");
     s.writer.ok("Bye (" + std::to_string(left) + (left == 1 ? " message" : " messages") + " left)");
 }
@@ -56,6 +61,7 @@ void abandon_session(Session& s, const char* why) {
         return;
     // Nothing is deleted: RFC 1939 §6 removes messages only in UPDATE.
     std::vector<bool> none(s.deleted.size(), false);
+    save_policy_state_for(s, none); // this session's retrievals count
     if (auto put_back = s.maildrop->commit(none); !put_back) {
         log_error(
             "returning mail to the spool for user=" + s.user +

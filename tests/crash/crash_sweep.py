@@ -8,6 +8,14 @@ ENOSPC, or EIO) at exactly that call. After each run, mail is delivered as
 an MTA would, and a clean login must see every message exactly once, minus
 the deleted ones when QUIT answered +OK (invariants 1 and 2 of DESIGN.md).
 
+The "expire" scenario sweeps EXPIRE (RFC 2449 §6.6, issue 16): with
+`expire=3` days and a state file saying some messages were first retrieved
+long enough ago and others not, the session RETRs and QUITs. After each
+crash a settling session (login, QUIT) applies whatever state the crash
+left, so a state that a crash made wrong would delete early there; a
+message not yet due must survive every crash, and the due ones are gone
+when the swept QUIT answered +OK.
+
 usage: crash_sweep.py POPPERD SCENARIO FAULT [--copy]
 FAULT: kill | enospc | eio. --copy puts the drop dir on another filesystem
 (/dev/shm), so the copying paths are swept instead of the renaming ones.
@@ -16,6 +24,7 @@ import collections
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mailhost import MailHost, PopSession, login, message, ids_in, other_filesystem_dir, require_tools  # noqa: E402
@@ -35,7 +44,16 @@ SCENARIOS = {
     # The same with every message deleted: the tail replaces the spool and
     # the old mailbox is only unlinked (finish_compact's other branch).
     "recover-replace": (0, 0, [], 1, True),
+    # EXPIRE: spool0 and spool2 are due, the others not (EXPIRE_STATE).
+    "expire": (0, 5, [], 1, True),
 }
+# Days ago each message was first retrieved, for the "expire" scenario
+# (expire=3): due at 3 days or more; spool3 and spool4 have no entry, and
+# spool3 is retrieved by the swept session itself (its clock starts then).
+EXPIRE_STATE = {"spool0": 10, "spool1": 1, "spool2": 4}
+EXPIRE_DUE = {"spool0", "spool2"}
+EXPIRE_RETR = [2, 4]
+EXPIRE_CONF = "policy_file = %s\n"
 # Which rename of the first session to die at (the session process's own
 # count). Same filesystem: login 1 spool->drop; QUIT after DELE 2 drop->
 # .compact, 3 .compact->spool (or, everything deleted, .tail->spool).
@@ -48,6 +66,11 @@ PRECRASH_RENAME = {"recover-moving": 2, "recover-compact": 3, "recover-replace":
 PRECRASH_RENAME_COPY = {"recover-moving": 2, "recover-compact": 4, "recover-replace": 4}
 # What the first session deletes before it is killed.
 PRECRASH_DELE = {"recover-moving": [2, 4], "recover-compact": [2, 4], "recover-replace": [1, 2, 3, 4, 5]}
+
+def expire_message(mid):
+    """message(mid) with an X-UIDL, so the state can name it."""
+    return message(mid).replace("Message-ID:", "X-UIDL: u-%s\nMessage-ID:" % mid, 1)
+
 
 STATE_CHANGING = {"write", "pwrite64", "copy_file_range", "fsync", "fdatasync", "rename",
                   "renameat", "renameat2", "unlink", "unlinkat", "link", "linkat", "ftruncate",
@@ -95,10 +118,15 @@ class Scenario:
         self.drop_n, self.spool_n, self.dele, self.during_n, self.quit = SCENARIOS[name]
 
     def setup(self):
-        host = MailHost(self.popperd, drop_fs=self.drop_fs)
+        extra = ""
+        if self.name == "expire":
+            extra = EXPIRE_CONF % "/nonexistent"  # replaced below, once the dir exists
+        host = MailHost(self.popperd, extra_conf=extra, drop_fs=self.drop_fs)
+        if self.name == "expire":
+            self.setup_expire(host)
         self.old_ids = ["old%d" % i for i in range(self.drop_n)]
         self.spool_ids = ["spool%d" % i for i in range(self.spool_n)]
-        self.maybe_deleted = set()
+        self.maybe_deleted = set(EXPIRE_DUE) if self.name == "expire" else set()
         if self.name in PRECRASH_RENAME:
             self.precrash(host)
         if self.old_ids:
@@ -108,8 +136,47 @@ class Scenario:
             os.chmod(path, 0o600)
             host.fix_owner(path)
         if self.name not in PRECRASH_RENAME:
-            host.write_spool("".join(message(i) for i in self.spool_ids))
+            make = expire_message if self.name == "expire" else message
+            host.write_spool("".join(make(i) for i in self.spool_ids))
         return host
+
+    def setup_expire(self, host):
+        """The policy file, and the state that makes some messages due."""
+        policy = os.path.join(host.dir, "policy")
+        with open(policy, "w") as f:
+            f.write("*: expire=3\n")
+        os.chmod(policy, 0o600)
+        with open(host.conf) as f:
+            conf = f.read().replace("/nonexistent", policy)
+        with open(host.conf, "w") as f:
+            f.write(conf)
+        now = int(time.time())
+        state = os.path.join(host.drop_dir, "alice.state")
+        with open(state, "w") as f:
+            f.write("popperd-state 1\n" + "".join(
+                "retrieved %d u-%s\n" % (now - days * 86400, mid)
+                for mid, days in sorted(EXPIRE_STATE.items())))
+        os.chmod(state, 0o600)
+        host.fix_owner(state)
+
+    def settle_expire(self, host):
+        """A login and QUIT that applies the state the swept run left; then
+        the state goes, so that the verifying session expires nothing."""
+        session = PopSession(host, None, "settle.log")
+        try:
+            if not login(session).startswith(b"+OK"):
+                return "settling login failed\n%s" % self.logs(host)
+            status, _ = session.cmd("QUIT")
+            if not status.startswith(b"+OK"):
+                return "settling QUIT failed: %r" % status
+        except EOFError:
+            return "settling session ended early\n%s" % self.logs(host)
+        finally:
+            session.finish()
+        state = os.path.join(host.drop_dir, "alice.state")
+        if os.path.exists(state):
+            os.unlink(state)
+        return None
 
     def precrash(self, host):
         """Leaves the half-done step the swept login has to recover."""
@@ -164,6 +231,9 @@ class Scenario:
                 self.delivered.append("during%d" % i)
             for n in self.dele:
                 session.cmd("DELE %d" % n)
+            if self.name == "expire":
+                for n in EXPIRE_RETR:
+                    session.cmd("RETR %d" % n, multiline=True)
             if self.quit:
                 quit_sent = True
                 status, _ = session.cmd("QUIT")
@@ -175,6 +245,10 @@ class Scenario:
         return quit_sent, quit_ok
 
     def verify(self, host, quit_sent, quit_ok, label):
+        if self.name == "expire":
+            problem = self.settle_expire(host)
+            if problem:
+                return "%s: %s" % (label, problem)
         host.deliver(message("after"))
         session = PopSession(host, None, "verify.log")
         try:
@@ -202,6 +276,8 @@ class Scenario:
             c = counts.pop(mid, 0)
             if mid in deleted and quit_sent:
                 allowed = {0} if quit_ok else {0, 1}
+            elif self.name == "expire" and mid in EXPIRE_DUE and quit_ok:
+                allowed = {0}  # due, and the QUIT that saw it answered +OK
             elif mid in self.maybe_deleted:
                 allowed = {0, 1}
             else:

@@ -195,7 +195,7 @@ TEST_F(PopperPasswd, ApopSetsAndClearsTheSecretInA0600File) {
     struct stat st {};
     ASSERT_EQ(::stat(apop_file_.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0600u);
-    auto permissions = check_secrets_file_permissions(apop_file_);
+    auto permissions = check_secret_file_permissions("apop secrets file", apop_file_);
     EXPECT_TRUE(permissions.has_value()) << permissions.error().message();
     auto secret = find_apop_secret(apop_file_, kUser);
     ASSERT_TRUE(secret.has_value() && secret->has_value());

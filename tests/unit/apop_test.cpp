@@ -222,22 +222,23 @@ TEST_F(ApopSecretsFile, Mode0600OwnedByUsIsAccepted) {
     // Run as root, the file is root's; otherwise ours, which a non-root
     // popperd accepts.
     write("tim:tanstaaf\n", 0600);
-    auto checked = check_secrets_file_permissions(path_);
+    auto checked = check_secret_file_permissions("apop secrets file", path_);
     EXPECT_TRUE(checked.has_value()) << checked.error().message();
     write("tim:tanstaaf\n", 0400);
-    EXPECT_TRUE(check_secrets_file_permissions(path_).has_value());
+    EXPECT_TRUE(check_secret_file_permissions("apop secrets file", path_).has_value());
 }
 
 TEST_F(ApopSecretsFile, GroupOrOtherBitsAreRefusedNamingTheFileAndMode) {
     write("tim:tanstaaf\n", 0644);
-    auto checked = check_secrets_file_permissions(path_);
+    auto checked = check_secret_file_permissions("apop secrets file", path_);
     ASSERT_FALSE(checked.has_value());
     EXPECT_EQ(checked.error().message(), "apop secrets file " + path_ +
                                              ": mode 0644 lets group or others in (want 0600: "
                                              "chmod 600)");
     for (mode_t mode : {0640, 0604, 0610, 0601, 0620}) {
         write("tim:tanstaaf\n", mode);
-        EXPECT_FALSE(check_secrets_file_permissions(path_).has_value()) << std::oct << mode;
+        EXPECT_FALSE(check_secret_file_permissions("apop secrets file", path_).has_value())
+            << std::oct << mode;
     }
 }
 
@@ -246,26 +247,26 @@ TEST_F(ApopSecretsFile, OwnerOtherThanRootIsRefusedWhenRunningAsRoot) {
         GTEST_SKIP() << "needs root to give the file away";
     write("tim:tanstaaf\n", 0600);
     ASSERT_EQ(::chown(path_.c_str(), 65534, 65534), 0);
-    auto checked = check_secrets_file_permissions(path_);
+    auto checked = check_secret_file_permissions("apop secrets file", path_);
     ASSERT_FALSE(checked.has_value());
     EXPECT_EQ(checked.error().message(),
               "apop secrets file " + path_ + ": owned by uid 65534 (want root: chown root)");
 }
 
 TEST_F(ApopSecretsFile, MissingDirectoryAndSymlinkAreRefused) {
-    auto missing = check_secrets_file_permissions(path_);
+    auto missing = check_secret_file_permissions("apop secrets file", path_);
     ASSERT_FALSE(missing.has_value());
     EXPECT_EQ(missing.error().message(),
               "apop secrets file " + path_ + ": No such file or directory");
 
-    auto directory = check_secrets_file_permissions(host_.dir());
+    auto directory = check_secret_file_permissions("apop secrets file", host_.dir());
     ASSERT_FALSE(directory.has_value());
     EXPECT_NE(directory.error().message().find("not a regular file"), std::string::npos);
 
     const std::string target = host_.path("real-secrets");
     test::write_file(target, "tim:tanstaaf\n", 0600);
     ASSERT_EQ(::symlink(target.c_str(), path_.c_str()), 0);
-    auto link = check_secrets_file_permissions(path_);
+    auto link = check_secret_file_permissions("apop secrets file", path_);
     ASSERT_FALSE(link.has_value());
     EXPECT_NE(link.error().message().find("symbolic link"), std::string::npos);
 }

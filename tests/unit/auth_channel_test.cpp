@@ -106,7 +106,7 @@ TEST(AuthChannel, EndedSaysWhetherTheClientWasToldGoodbye) {
 TEST(AuthChannel, LoginChallengesRoundTripWithAnyNumberOfCramChallenges) {
     for (size_t n : {0u, 1u, 3u, 1000u}) {
         Channel c;
-        LoginChallenges sent{n % 2 ? "<1.2@host>" : "", {}};
+        LoginChallenges sent{n % 2 ? "<1.2@host>" : "", {}, n % 3 ? "EXPIRE NEVER\r\n" : ""};
         for (size_t i = 0; i < n; ++i)
             sent.cram.push_back("<" + std::to_string(i) + ".9@host>");
         ASSERT_TRUE(send_login_challenges(c.a.get(), sent));
@@ -114,13 +114,14 @@ TEST(AuthChannel, LoginChallengesRoundTripWithAnyNumberOfCramChallenges) {
         ASSERT_TRUE(got) << got.error().message();
         EXPECT_EQ(got->apop_stamp, sent.apop_stamp);
         EXPECT_EQ(got->cram, sent.cram);
+        EXPECT_EQ(got->capa_policy_lines, sent.capa_policy_lines);
     }
 }
 
 TEST(AuthChannel, MalformedLoginChallengesAreErrorsAndEofSaysThePeerIsGone) {
-    for (const std::string& bad :
-         {std::string("CHALLENGES"), std::string("CHALLENGES\0", 11), std::string("OK\0\0", 4),
-          std::string("CHALLENGES\0<a>", 14), std::string(300, '\0')}) {
+    for (const std::string& bad : {std::string("CHALLENGES"), std::string("CHALLENGES\0", 11),
+                                   std::string("CHALLENGES\0<a>\0", 15), std::string("OK\0\0", 4),
+                                   std::string("CHALLENGES\0<a>", 14), std::string(300, '\0')}) {
         Channel c;
         c.send_raw(bad);
         EXPECT_FALSE(receive_login_challenges(c.b.get())) << "accepted: " << bad;

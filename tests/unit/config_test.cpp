@@ -247,6 +247,20 @@ TEST(Config, RejectsRelativePath) {
               kSource + ":1: pidfile: 'popperd.pid' is not an absolute path");
 }
 
+TEST(Config, PolicyFileIsAnAbsolutePathOrEmptyForNone) {
+    EXPECT_EQ(parse_ok("policy_file = /etc/popperd/policy\n").policy_file, "/etc/popperd/policy");
+    EXPECT_EQ(parse_ok("policy_file =\n").policy_file, "");
+    EXPECT_EQ(parse_error("policy_file = policy\n"),
+              kSource + ":1: policy_file: 'policy' is not an absolute path");
+}
+
+TEST(Config, TakeoverIsYesOrNo) {
+    EXPECT_TRUE(parse_ok("takeover = yes\n").takeover);
+    EXPECT_FALSE(parse_ok("takeover = no\n").takeover);
+    EXPECT_EQ(parse_error("takeover = always\n"),
+              kSource + ":1: takeover: 'always' is not yes or no (or true/false, on/off, 1/0)");
+}
+
 // --- durations --------------------------------------------------------------
 
 TEST(Config, BareDurationCountsSeconds) {
@@ -604,6 +618,8 @@ TEST(Config, FormatPrintsEveryKeyOfDefaults) {
                                        "users = file\n"
                                        "apop = no\n"
                                        "apop_secrets_file = /etc/popperd/apop-secrets\n"
+                                       "policy_file =\n"
+                                       "takeover = no\n"
                                        "allow_plaintext = yes\n"
                                        "auth_mechanisms = PLAIN LOGIN\n"
                                        "log = syslog\n"

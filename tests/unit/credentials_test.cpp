@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <sys/stat.h>
 
 namespace popper::test {
 namespace {
@@ -27,11 +28,19 @@ protected:
 
     // The verdict on `request`; `entry` holds what a granted login gets.
     AuthVerdict check(const AuthRequest& request, bool under_tls = false) {
-        return check_credentials(config, context, request, under_tls, entry);
+        return check_credentials(config, context, request, address, under_tls, entry);
+    }
+
+    // A policy file of `text`, 0600, named in the config.
+    void use_policy(const std::string& text) {
+        write_file(host.path("policy"), text, 0600);
+        host.set_config("policy_file", host.path("policy"));
+        config = config_of(host);
     }
 
     AuthContext context;
-    std::optional<UserEntry> entry;
+    std::string address = "192.0.2.1";
+    std::optional<GrantedLogin> entry;
 };
 
 TEST_F(Credentials, RightPasswordIsGrantedWithTheUsersEntry) {
@@ -39,8 +48,8 @@ TEST_F(Credentials, RightPasswordIsGrantedWithTheUsersEntry) {
     EXPECT_TRUE(verdict.ok);
     EXPECT_EQ(verdict.reason, "");
     ASSERT_TRUE(entry);
-    EXPECT_EQ(entry->name, "alice");
-    EXPECT_EQ(entry->uid, host.mail_uid());
+    EXPECT_EQ(entry->entry.name, "alice");
+    EXPECT_EQ(entry->entry.uid, host.mail_uid());
 }
 
 TEST_F(Credentials, WrongPasswordIsRefused) {
@@ -117,6 +126,55 @@ TEST_F(Credentials, EachCramMd5ChallengeAnswersOnce) {
     EXPECT_TRUE(check({"CRAM-MD5", "alice", digest, challenge}).ok);
     EXPECT_EQ(check({"CRAM-MD5", "alice", digest, challenge}).reason, "bad-challenge");
     EXPECT_EQ(check({"CRAM-MD5", "alice", digest, "<not-ours@x>"}).reason, "bad-challenge");
+}
+
+TEST_F(Credentials, PolicyAllowFromAdmitsListedAddressesOnly) {
+    use_policy("*: allow_from=198.51.100.0/24\nalice: allow_from=192.0.2.0/24,2001:db8::/32\n");
+    EXPECT_TRUE(check({"PASS", "alice", "wonderland", ""}).ok);
+    address = "2001:db8::7";
+    EXPECT_TRUE(check({"PASS", "alice", "wonderland", ""}).ok);
+    address = "198.51.100.1"; // the default's network, not alice's
+    AuthVerdict verdict = check({"PASS", "alice", "wonderland", ""});
+    EXPECT_FALSE(verdict.ok);
+    EXPECT_EQ(verdict.reason, "policy-denied");
+    EXPECT_FALSE(entry);
+    address = "local"; // no IP address: in no allow_from
+    EXPECT_EQ(check({"PASS", "alice", "wonderland", ""}).reason, "policy-denied");
+}
+
+TEST_F(Credentials, PolicyDenyFromRefusesEvenTheRightPassword) {
+    use_policy("*: deny_from=192.0.2.0/28\n");
+    EXPECT_EQ(check({"PASS", "alice", "wonderland", ""}).reason, "policy-denied");
+    address = "::ffff:192.0.2.16"; // a mapped IPv4 client outside the /28
+    EXPECT_TRUE(check({"PASS", "alice", "wonderland", ""}).ok);
+}
+
+TEST_F(Credentials, PolicyIsCheckedOnlyAfterThePassword) {
+    use_policy("*: deny_from=0.0.0.0/0\n");
+    EXPECT_EQ(check({"PASS", "alice", "wrong", ""}).reason, "bad-password");
+    EXPECT_EQ(check({"PASS", "bob", "wrong", ""}).reason, "unknown-user");
+}
+
+TEST_F(Credentials, PolicyValuesComeWithTheGrant) {
+    use_policy("*: login_delay=900 expire=30\nalice: expire=never\n");
+    ASSERT_TRUE(check({"PASS", "alice", "wonderland", ""}).ok);
+    ASSERT_TRUE(entry);
+    EXPECT_EQ(entry->policy.login_delay_s, 900u);
+    EXPECT_FALSE(entry->policy.expire_days);
+}
+
+TEST_F(Credentials, BrokenOrUnsafePolicyFileRefusesEveryLogin) {
+    use_policy("alice: allow_from=192.0.2.0/24\nbob: deny_from=not-a-network\n");
+    EXPECT_EQ(check({"PASS", "alice", "wonderland", ""}).reason, "policy-file-error");
+    use_policy("*: login_delay=1\n");
+    ASSERT_EQ(::chmod(host.path("policy").c_str(), 0644), 0);
+    EXPECT_EQ(check({"PASS", "alice", "wonderland", ""}).reason, "policy-file-error");
+    EXPECT_FALSE(entry);
+}
+
+TEST_F(Credentials, ContextCarriesTheDefaultsForCapaBeforeLogin) {
+    use_policy("*: login_delay=900 expire=30\nalice: login_delay=60\n");
+    EXPECT_EQ(make_auth_context(config).capa_policy_lines, "LOGIN-DELAY 900 USER\r\nEXPIRE 30\r\n");
 }
 
 } // namespace

@@ -438,7 +438,7 @@ TEST_F(UsersFileEditOnDisk, EditWaitsForTheLockHeldByAnotherEditor) {
 TEST_F(UsersFileEditOnDisk, ApopSecretRoundTrip) {
     ASSERT_TRUE(set_apop_secret(secrets_, "tim", "tanstaaf").has_value());
     EXPECT_EQ(stat_of(secrets_).st_mode & 07777, 0600u);
-    auto permissions = check_secrets_file_permissions(secrets_);
+    auto permissions = check_secret_file_permissions("apop secrets file", secrets_);
     EXPECT_TRUE(permissions.has_value()) << permissions.error().message();
     auto secret = find_apop_secret(secrets_, "tim");
     ASSERT_TRUE(secret.has_value() && secret->has_value());
