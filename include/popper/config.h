@@ -103,7 +103,7 @@ struct Config {
     // client lost its connection need not wait for the idle timeout.
     bool takeover = false;
 
-    AllowPlaintext allow_plaintext = AllowPlaintext::yes;        // USER/PASS and SASL PLAIN, LOGIN
+    AllowPlaintext allow_plaintext = AllowPlaintext::yes; // USER/PASS and SASL PLAIN, LOGIN
     std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"}; // SASL, upper case
     unsigned auth_failure_delay_ms = 2000;                         // delay after each failed login
     unsigned max_auth_failures = 3;                                // disconnect after this many

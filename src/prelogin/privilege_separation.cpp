@@ -96,9 +96,8 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
             return outcome;
         }
         if ((*message)->request) {
-            AuthVerdict verdict =
-                check_credentials(config, context, *(*message)->request, peer.address,
-                                  peer.under_tls, accepted);
+            AuthVerdict verdict = check_credentials(config, context, *(*message)->request,
+                                                    peer.address, peer.under_tls, accepted);
             if (auto sent = send_auth_verdict(channel, verdict); !sent)
                 return outcome;
             continue;
