@@ -51,6 +51,10 @@ struct Config {
 
     // Any `listen` line in the file replaces this whole list.
     std::vector<ListenAddress> listen = {{"0.0.0.0", 110, "0.0.0.0:110"}, {"::", 110, "[::]:110"}};
+    // `pop2_listen` (repeatable): where POP2 (RFC 937, port 109) is served,
+    // for the clients that still speak it. Empty, the default: no POP2.
+    // Behind no proxy: a PROXY header is POP3's front door only.
+    std::vector<ListenAddress> pop2_listen;
     // The senders a `listen ... proxy` socket accepts a PROXY header from
     // (haproxy, nginx, stunnel in front of us); anyone else is closed on
     // before a byte is read. Empty: a proxy listener accepts nobody.
@@ -103,7 +107,7 @@ struct Config {
     // client lost its connection need not wait for the idle timeout.
     bool takeover = false;
 
-    AllowPlaintext allow_plaintext = AllowPlaintext::yes;        // USER/PASS and SASL PLAIN, LOGIN
+    AllowPlaintext allow_plaintext = AllowPlaintext::yes; // USER/PASS and SASL PLAIN, LOGIN
     std::vector<std::string> auth_mechanisms = {"PLAIN", "LOGIN"}; // SASL, upper case
     unsigned auth_failure_delay_ms = 2000;                         // delay after each failed login
     unsigned max_auth_failures = 3;                                // disconnect after this many

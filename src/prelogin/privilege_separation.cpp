@@ -96,9 +96,8 @@ PreauthOutcome serve_auth_requests(const Config& config, const AuthContext& cont
             return outcome;
         }
         if ((*message)->request) {
-            AuthVerdict verdict =
-                check_credentials(config, context, *(*message)->request, peer.address,
-                                  peer.under_tls, accepted);
+            AuthVerdict verdict = check_credentials(config, context, *(*message)->request,
+                                                    peer.address, peer.under_tls, accepted);
             if (auto sent = send_auth_verdict(channel, verdict); !sent)
                 return outcome;
             continue;
@@ -150,7 +149,8 @@ void announce_connection(const Config& config, int out_fd, const PeerInfo& peer)
         set_proc_title("popperd: [" + peer.address + "] PROXY");
         return;
     }
-    log_info("connect: addr=" + peer.address + (peer.under_tls ? " tls=yes" : ""));
+    log_info("connect: addr=" + peer.address + (peer.under_tls ? " tls=yes" : "") +
+             std::string(protocol_log_field(peer)));
     set_proc_title("popperd: [" + peer.address + "] AUTH");
 }
 
