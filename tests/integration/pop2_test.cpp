@@ -3,7 +3,8 @@
 // unframed data, ACKS/ACKD/NACK, QUIT's UPDATE; every command in a wrong
 // state, bad message numbers, malformed, huge and binary lines; a dropped
 // connection deleting nothing; the policy file's deny_from, LOGIN-DELAY
-// and EXPIRE; the proto=pop2 log lines.
+// and EXPIRE; max_sessions_per_ip and auth_timeout; the proto=pop2 log
+// lines.
 #include "support/popperd_test.h"
 
 #include <ctime>
@@ -210,6 +211,24 @@ TEST_F(Pop2, ExpireZeroDeletesWhatWasRetrievedAtQuit) {
     EXPECT_EQ(client.command("QUIT"), "+ Bye (1 message left)");
     EXPECT_TRUE(client.wait_closed());
     EXPECT_EQ(host.read_spool(kUser), message(2));
+}
+
+TEST_F(Pop2, MaxSessionsPerIpCountsPop2AndPop3Together) {
+    host.set_config("max_sessions_per_ip", "1");
+    PopClient pop3 = connect();
+    PopClient pop2(daemon().pop2_port());
+    // The listener's refusal, before any byte of either protocol: its "-"
+    // is what a POP2 client reads as a refusal.
+    EXPECT_EQ(pop2.read_line(), "-ERR [SYS/TEMP] Too many connections from your address");
+    EXPECT_TRUE(pop2.wait_closed());
+    EXPECT_EQ(pop3.command("QUIT"), "+OK Bye");
+}
+
+TEST_F(Pop2, IdleClientBeforeHeloIsDisconnected) {
+    host.set_config("auth_timeout", "1");
+    PopClient client = connect_pop2();
+    EXPECT_EQ(client.read_line(), "- Disconnected for inactivity");
+    EXPECT_TRUE(client.wait_closed());
 }
 
 } // namespace
