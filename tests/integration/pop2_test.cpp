@@ -231,5 +231,19 @@ TEST_F(Pop2, IdleClientBeforeHeloIsDisconnected) {
     EXPECT_TRUE(client.wait_closed());
 }
 
+TEST_F(Pop2, InetdModeWithDash2SpeaksPop2) {
+    InetdSession session(host, {"-2"});
+    PopClient& client = session.client();
+    EXPECT_EQ(client.read_line(), "+ POP2 popperd ready");
+    EXPECT_EQ(client.command("HELO alice wonderland"), "#2 messages");
+    EXPECT_EQ(client.command("READ 2"), length_reply(sent_form(2)));
+    client.send_raw("RETR\r\n");
+    EXPECT_EQ(client.read_octets(sent_form(2).size()), sent_form(2));
+    EXPECT_EQ(client.command("ACKD"), "=0");
+    EXPECT_EQ(client.command("QUIT"), "+ Bye (1 message left)");
+    EXPECT_EQ(session.wait_exit(), 0);
+    EXPECT_EQ(host.read_spool(kUser), message(1));
+}
+
 } // namespace
 } // namespace popper::test

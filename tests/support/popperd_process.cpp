@@ -285,7 +285,8 @@ int Daemon::stop() {
     return 128 + SIGKILL;
 }
 
-InetdSession::InetdSession(const MailHost& host) : log_path_(unique_file(host, "inetd", ".log")) {
+InetdSession::InetdSession(const MailHost& host, const std::vector<std::string>& extra_args)
+    : log_path_(unique_file(host, "inetd", ".log")) {
     int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener < 0)
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
@@ -313,7 +314,9 @@ InetdSession::InetdSession(const MailHost& host) : log_path_(unique_file(host, "
     int log_fd = -1;
     try {
         log_fd = open_or_throw(log_path_, O_WRONLY | O_CREAT | O_APPEND);
-        pid_ = spawn_popperd({"-i", "-c", host.config_path()}, connection, connection, log_fd);
+        std::vector<std::string> args = {"-i", "-c", host.config_path()};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        pid_ = spawn_popperd(args, connection, connection, log_fd);
     } catch (...) {
         ::close(connection);
         if (log_fd >= 0)

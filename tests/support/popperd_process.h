@@ -77,7 +77,8 @@ private:
 // popperd as its stdin and stdout (stderr goes to a log file).
 class InetdSession {
 public:
-    explicit InetdSession(const MailHost& host);
+    // `extra_args` follow "-i -c CONF" (e.g. {"-2"} for POP2).
+    explicit InetdSession(const MailHost& host, const std::vector<std::string>& extra_args = {});
     ~InetdSession(); // SIGKILL if still running
     InetdSession(const InetdSession&) = delete;
     InetdSession& operator=(const InetdSession&) = delete;
