@@ -26,11 +26,12 @@ namespace {
 constexpr int kExitUsage = 64; // sysexits.h EX_USAGE
 
 void usage(std::FILE* to) {
-    std::fprintf(to, "usage: popperd [-c FILE] [-f | -i [-S]] [-t] [-n] [-V] [-h]\n"
+    std::fprintf(to, "usage: popperd [-c FILE] [-f | -i [-S] [-2]] [-t] [-n] [-V] [-h]\n"
                      "  -c FILE  configuration file (default " POPPER_DEFAULT_CONFIG ")\n"
                      "  -f       stay in the foreground\n"
                      "  -i       inetd mode: serve one session on stdin/stdout\n"
                      "  -S       with -i: TLS was terminated by the program that started us\n"
+                     "  -2       with -i: speak POP2 (RFC 937), for inetd on port 109\n"
                      "  -t       check the configuration and exit\n"
                      "  -n       print the effective configuration and exit\n"
                      "  -V       print the version and exit\n"
@@ -43,12 +44,14 @@ void note_privileges() {
                            std::to_string(::getuid()));
 }
 
-int serve_one(const popper::Config& config, int fd, bool tls_terminated) {
+int serve_one(const popper::Config& config, int fd, bool tls_terminated,
+              popper::Protocol protocol) {
     popper::log_redirect_stderr_to_syslog_if_socket();
     popper::install_session_signals();
     note_privileges();
-    return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd,
-                               popper::inetd_peer(fd, tls_terminated), -1);
+    popper::PeerInfo peer = popper::inetd_peer(fd, tls_terminated);
+    peer.protocol = protocol;
+    return popper::run_session(config, fd, fd == STDIN_FILENO ? STDOUT_FILENO : fd, peer, -1);
 }
 
 } // namespace
@@ -56,8 +59,9 @@ int serve_one(const popper::Config& config, int fd, bool tls_terminated) {
 int main(int argc, char** argv) {
     std::string config_path = POPPER_DEFAULT_CONFIG;
     bool foreground = false, inetd = false, check = false, print = false, tls = false;
+    bool pop2 = false;
     int opt;
-    while ((opt = ::getopt(argc, argv, "c:fiStnVh")) != -1) {
+    while ((opt = ::getopt(argc, argv, "c:fiS2tnVh")) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -70,6 +74,9 @@ int main(int argc, char** argv) {
             break;
         case 'S':
             tls = true;
+            break;
+        case '2':
+            pop2 = true;
             break;
         case 't':
             check = true;
@@ -88,7 +95,7 @@ int main(int argc, char** argv) {
             return kExitUsage;
         }
     }
-    if (optind != argc || (tls && !inetd)) {
+    if (optind != argc || (tls && !inetd) || (pop2 && !inetd)) {
         usage(stderr);
         return kExitUsage;
     }
@@ -137,10 +144,11 @@ int main(int argc, char** argv) {
     }
 
     if (inetd)
-        return serve_one(*config, STDIN_FILENO, tls);
+        return serve_one(*config, STDIN_FILENO, tls,
+                         pop2 ? popper::Protocol::pop2 : popper::Protocol::pop3);
     auto inherited = popper::take_systemd_sockets(*config);
     if (inherited.connection_fd >= 0)
-        return serve_one(*config, inherited.connection_fd, false);
+        return serve_one(*config, inherited.connection_fd, false, popper::Protocol::pop3);
 
     std::vector<popper::ListeningSocket> sockets;
     if (!inherited.listening.empty()) {

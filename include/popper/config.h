@@ -51,6 +51,10 @@ struct Config {
 
     // Any `listen` line in the file replaces this whole list.
     std::vector<ListenAddress> listen = {{"0.0.0.0", 110, "0.0.0.0:110"}, {"::", 110, "[::]:110"}};
+    // `pop2_listen` (repeatable): where POP2 (RFC 937, port 109) is served,
+    // for the clients that still speak it. Empty, the default: no POP2.
+    // Behind no proxy: a PROXY header is POP3's front door only.
+    std::vector<ListenAddress> pop2_listen;
     // The senders a `listen ... proxy` socket accepts a PROXY header from
     // (haproxy, nginx, stunnel in front of us); anyone else is closed on
     // before a byte is read. Empty: a proxy listener accepts nobody.

@@ -14,11 +14,12 @@ namespace popper {
 
 struct ListeningSocket {
     UniqueFd fd;
-    std::string name;   // "127.0.0.1:110", "[::1]:110" with the port actually bound
-    bool proxy = false; // `listen ... proxy`: connections start with a PROXY header
+    std::string name;                   // "127.0.0.1:110", "[::1]:110" with the port actually bound
+    bool proxy = false;                 // `listen ... proxy`: connections start with a PROXY header
+    Protocol protocol = Protocol::pop3; // POP2 on a `pop2_listen` address
 };
 
-// Binds every `listen` address of the config.
+// Binds every `listen` address of the config, then every `pop2_listen` one.
 Result<std::vector<ListeningSocket>> bind_listeners(const Config& config);
 
 // Sockets passed by systemd (LISTEN_FDS/LISTEN_PID, sd_listen_fds(3)

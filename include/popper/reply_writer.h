@@ -19,12 +19,20 @@ namespace popper {
 // Flush threshold: large writes, bounded memory per session.
 inline constexpr size_t kReplyBufferOctets = 256 * 1024;
 
+// The protocol a session speaks: POP3 (RFC 1939), or POP2 (RFC 937) on a
+// `pop2_listen` socket. They share the session machinery; their status
+// words differ.
+enum class Protocol { pop3, pop2 };
+
 class ReplyWriter {
 public:
-    explicit ReplyWriter(int fd) : fd_(fd) {}
+    explicit ReplyWriter(int fd, Protocol protocol = Protocol::pop3)
+        : fd_(fd), pop2_(protocol == Protocol::pop2) {}
 
-    void ok(std::string_view text) { line("+OK", text); }
-    void err(std::string_view text) { line("-ERR", text); }
+    // RFC 1939 "+OK"/"-ERR"; RFC 937 "+"/"-", so that a reply shared by both
+    // protocols (a refused login, a timeout, a shutdown) reads right in each.
+    void ok(std::string_view text) { line(pop2_ ? "+" : "+OK", text); }
+    void err(std::string_view text) { line(pop2_ ? "-" : "-ERR", text); }
     void raw(std::string_view octets);
     // Space for `octets` more at the end of the buffer; commit() says how
     // much of it was filled.
@@ -40,6 +48,7 @@ public:
 private:
     void line(std::string_view status, std::string_view text);
     int fd_;
+    bool pop2_;
     std::unique_ptr<char[]> data_;
     size_t size_ = 0;
     size_t capacity_ = 0;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -41,9 +42,25 @@ struct PeerInfo {
     // address is `address` until the header names the client: the pre-login
     // side reads the header before the greeting.
     bool expects_proxy_header = false;
+    // Accepted on a `pop2_listen` socket: the session speaks POP2.
+    Protocol protocol = Protocol::pop3;
 };
 
+// " proto=pop2" for the connect and login lines of a POP2 session; nothing
+// for POP3, whose lines stay as they were (fail2ban filters read them).
+inline std::string_view protocol_log_field(const PeerInfo& peer) {
+    return peer.protocol == Protocol::pop2 ? " proto=pop2" : "";
+}
+
 enum class Pop3State { authorization, transaction, update };
+
+// Where a POP2 session is (RFC 937): the current message, which READ sets
+// and ACKS/ACKD advance, and whether RETR sent it and awaits its ACK.
+struct Pop2Position {
+    uint32_t current = 1; // 1-based; may be past the last message
+    bool sent = false;    // RETR sent it: only ACKS, ACKD, NACK or QUIT now
+    bool read = false;    // READ answered a nonzero length for it: RETR may send it
+};
 
 struct SessionStats {
     uint64_t retrieved = 0;
@@ -55,7 +72,7 @@ struct SessionStats {
 struct Session {
     Session(const Config& c, PeerInfo p, int in_fd, int out_fd)
         : config(c), policy(auth_policy(c, p.under_tls)), peer(std::move(p)),
-          reader(in_fd, kMaxCommandLineOctets), writer(out_fd) {}
+          reader(in_fd, kMaxCommandLineOctets), writer(out_fd, peer.protocol) {}
 
     const Config& config;
     AuthPolicy policy; // recomputed when a PROXY header says the client is under TLS
@@ -78,6 +95,7 @@ struct Session {
     UniqueFd retired_mail_file;
     std::vector<bool> deleted;
     uint32_t highest_accessed = 0; // RFC 1460 LAST
+    Pop2Position pop2;             // a POP2 session's place in the mailbox
     // In the pre-login process: credentials go to the privileged process on
     // this channel, and a granted login is handed over on it. -1: they are
     // checked in this process (check_credentials), which then becomes the

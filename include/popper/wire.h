@@ -82,6 +82,14 @@ class WireEncoder {
 public:
     static WireEncoder whole_message() { return WireEncoder(false, 0); }
     static WireEncoder top(uint64_t body_lines) { return WireEncoder(true, body_lines); }
+    // POP2's RETR (RFC 937): the client reads exactly the octet count READ
+    // gave, so the message goes without dot-stuffing and without ".\r\n";
+    // its octets are then exactly the message's pop_size.
+    static WireEncoder unframed_message() {
+        WireEncoder encoder(false, 0);
+        encoder.framed_ = false;
+        return encoder;
+    }
 
     // Encodes the next piece of the stored message to `out`, which has room
     // for max_wire_octets(piece.size()); returns the octets written. After
@@ -90,7 +98,7 @@ public:
     // TOP: every line asked for has been encoded; further input is not needed.
     bool complete() const { return complete_; }
     // After the last piece: the final CRLF if the last line had none, then
-    // ".\r\n", to `out` with room for max_wire_octets(0); returns the octets.
+    // ".\r\n" (not unframed), to `out` with room for max_wire_octets(0); returns the octets.
     size_t finish(char* out);
 
 private:
@@ -113,6 +121,7 @@ private:
     char* release_held(char* out) const;
 
     bool top_;
+    bool framed_ = true; // POP3: dot-stuffed and ended by ".\r\n"
     uint64_t body_lines_left_;
     bool in_header_ = true;
     bool complete_ = false;

@@ -135,6 +135,28 @@ std::vector<std::string> yes_no(bool yes) {
     return one(yes ? "yes" : "no");
 }
 
+// POP2's addresses: the same syntax, no proxy, none bound twice.
+Status add_pop2_listen(std::string_view value, Config& config) {
+    auto address = parse_listen_address(value);
+    if (!address)
+        return address.error();
+    if (address->proxy)
+        return Error::because("", "", "pop2_listen takes no \"proxy\"");
+    for (const auto& other : config.pop2_listen) {
+        if (other.host == address->host && other.port == address->port)
+            return Error::because("", "", shown(value) + " repeats " + shown(other.text));
+    }
+    config.pop2_listen.push_back(std::move(*address));
+    return {};
+}
+
+std::vector<std::string> pop2_listen_values(const Config& config) {
+    std::vector<std::string> values;
+    for (const auto& address : config.pop2_listen)
+        values.push_back(address.text);
+    return values;
+}
+
 std::vector<std::string> listen_values(const Config& config) {
     std::vector<std::string> values;
     for (const auto& address : config.listen)
@@ -183,8 +205,9 @@ std::vector<std::string> allow_plaintext_value(const Config& config) {
     return one("yes");
 }
 
-const std::array<ConfigKey, 30> kKeys = {{
+const std::array<ConfigKey, 31> kKeys = {{
     {"listen", kRepeatable, kNonEmpty, add_listen, listen_values},
+    {"pop2_listen", kRepeatable, kNonEmpty, add_pop2_listen, pop2_listen_values},
     {"proxy_trusted_networks", kOnce, kMayBeEmpty, set_networks,
      [](const C& c) { return one(c.proxy_trusted_networks.text()); }},
     {"max_sessions", kOnce, kNonEmpty,

@@ -142,7 +142,9 @@ std::string listener_title(const std::vector<ListeningSocket>& sockets) {
 pid_t start_session(const Config& config, int fd, const PeerInfo& peer, UniqueFd admission,
                     PreauthPool& pool) {
     const std::string& address = peer.address;
-    if (config.preauth_process_connections <= 1) {
+    // POP2 always gets a fresh pre-login process: the pool's hand-over
+    // message names no protocol, and POP2 is too rare to be worth one.
+    if (config.preauth_process_connections <= 1 || peer.protocol == Protocol::pop2) {
         pid_t pid = ::fork();
         if (pid == 0) {
             pool.leave_listener();
@@ -206,6 +208,7 @@ bool reload(Config& config, const std::string& config_path) {
     for (size_t i = 0; same && i < fresh->listen.size(); ++i)
         same = fresh->listen[i].text == config.listen[i].text &&
                fresh->listen[i].proxy == config.listen[i].proxy;
+    same = same && fresh->pop2_listen == config.pop2_listen;
     if (!same)
         log_warning("SIGHUP: listen addresses changed; they apply after a restart");
     config = std::move(*fresh);
@@ -250,7 +253,8 @@ int run_listener(Config config, const std::string& config_path,
     std::string limits = "max_sessions=" + std::to_string(config.max_sessions) +
                          " max_sessions_per_ip=" + std::to_string(config.max_sessions_per_ip);
     for (const auto& s : sockets)
-        log_notice("listening on " + s.name + (s.proxy ? " proxy" : "") + " " + limits);
+        log_notice("listening on " + s.name + (s.proxy ? " proxy" : "") +
+                   (s.protocol == Protocol::pop2 ? " pop2" : "") + " " + limits);
 
     for (const auto& s : sockets)
         ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
@@ -333,7 +337,9 @@ int run_listener(Config config, const std::string& config_path,
                 log_error(std::string("socketpair: ") + std::strerror(errno));
                 continue;
             }
-            PeerInfo peer{.address = address, .expects_proxy_header = proxy};
+            PeerInfo peer{.address = address,
+                          .expects_proxy_header = proxy,
+                          .protocol = sockets[i - 1].protocol};
             pid_t pid = start_session(config, client.get(), peer, std::move(theirs), pool);
             UniqueFd ours = std::move(children.starting_admission);
             if (pid < 0) {

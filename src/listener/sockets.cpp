@@ -63,19 +63,38 @@ Result<std::vector<ListeningSocket>> bind_listeners(const Config& config) {
             return bound.error();
         sockets.push_back(std::move(*bound));
     }
+    for (const auto& address : config.pop2_listen) {
+        auto bound = bind_one(address);
+        if (!bound)
+            return bound.error();
+        bound->protocol = Protocol::pop2;
+        sockets.push_back(std::move(*bound));
+    }
     return sockets;
+}
+
+// The name a socket bound to `address` has (local_address_text).
+std::string bound_name(const ListenAddress& address) {
+    std::string host =
+        address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host;
+    return host + ":" + std::to_string(address.port);
 }
 
 // A socket systemd passes is bound to an address that a `listen ... proxy`
 // line may name: then it is a proxy listener too (the unit's ListenStream
 // and the conf file say the same thing, and the PROXY header is required).
 bool marked_proxy(const Config& config, const std::string& name) {
-    for (const auto& address : config.listen) {
-        std::string host =
-            address.host.find(':') != std::string::npos ? "[" + address.host + "]" : address.host;
-        if (address.proxy && host + ":" + std::to_string(address.port) == name)
+    for (const auto& address : config.listen)
+        if (address.proxy && bound_name(address) == name)
             return true;
-    }
+    return false;
+}
+
+// Likewise a socket bound to a `pop2_listen` address serves POP2.
+bool marked_pop2(const Config& config, const std::string& name) {
+    for (const auto& address : config.pop2_listen)
+        if (bound_name(address) == name)
+            return true;
     return false;
 }
 
@@ -101,7 +120,8 @@ InheritedSockets take_systemd_sockets(const Config& config) {
         if (listening) {
             std::string name = local_address_text(fd);
             bool proxy = marked_proxy(config, name);
-            inherited.listening.push_back({UniqueFd(fd), std::move(name), proxy});
+            Protocol protocol = marked_pop2(config, name) ? Protocol::pop2 : Protocol::pop3;
+            inherited.listening.push_back({UniqueFd(fd), std::move(name), proxy, protocol});
         } else if (inherited.connection_fd < 0) {
             inherited.connection_fd = fd;
         }

@@ -68,9 +68,13 @@ void serve_preauth_connection(const Config& config, const AuthContext& context, 
     s.auth_channel = channel;
     s.auth = &context;
     set_proc_title("popperd: [" + peer.address + "] AUTH (pre-login)");
-    // RFC 1939 §7: the stamp in the greeting announces APOP.
-    s.writer.ok(context.apop_stamp.empty() ? "popperd ready"
-                                           : "popperd ready " + context.apop_stamp);
+    // RFC 937: "+ POP2 server ready" (HELO logs in, no APOP). RFC 1939 §7:
+    // the stamp in the greeting announces APOP.
+    if (peer.protocol == Protocol::pop2)
+        s.writer.ok("POP2 popperd ready");
+    else
+        s.writer.ok(context.apop_stamp.empty() ? "popperd ready"
+                                               : "popperd ready " + context.apop_stamp);
     int code = serve_commands(s);
     if (!s.handed_over)
         (void)send_preauth_end(channel, {code == kExitSaidShutdown});

@@ -149,7 +149,8 @@ void announce_connection(const Config& config, int out_fd, const PeerInfo& peer)
         set_proc_title("popperd: [" + peer.address + "] PROXY");
         return;
     }
-    log_info("connect: addr=" + peer.address + (peer.under_tls ? " tls=yes" : ""));
+    log_info("connect: addr=" + peer.address + (peer.under_tls ? " tls=yes" : "") +
+             std::string(protocol_log_field(peer)));
     set_proc_title("popperd: [" + peer.address + "] AUTH");
 }
 

@@ -29,6 +29,8 @@ void fail_login(Session& s, const std::string& name, const char* reason) {
     s.writer.err("[AUTH] Authentication failed");
 }
 
+} // namespace
+
 void submit_credentials(Session& s, AuthRequest request) {
     const std::string name = request.user;
     if (s.auth_channel < 0) {
@@ -66,6 +68,8 @@ void submit_credentials(Session& s, AuthRequest request) {
     s.done = true;
 }
 
+namespace {
+
 // Reads one continuation line; false when the client went away or waited
 // too long (the session then ends without a reply).
 bool read_continuation(Session& s, std::string& line) {
@@ -87,15 +91,6 @@ const std::string& next_cram_challenge(Session& s) {
         return none;
     size_t i = std::min<size_t>(s.auth_failures, s.auth->cram_challenges.size() - 1);
     return s.auth->cram_challenges[i];
-}
-
-// RFC 3206 [AUTH], worded as Dovecot's disable_plaintext_auth, so that the
-// user of a client that did not start TLS learns what to change.
-void refuse_plaintext(Session& s) {
-    if (s.config.allow_plaintext == AllowPlaintext::tls)
-        return s.writer.err(
-            "[AUTH] Plaintext authentication disallowed on non-secure (TLS) connections");
-    s.writer.err("[AUTH] Plaintext authentication disallowed");
 }
 
 // RFC 2449 §5 and RFC 5034 §3: before login, CAPA names the ways to log in
@@ -214,6 +209,15 @@ constexpr Command kCommands[] = {
 };
 
 } // namespace
+
+// RFC 3206 [AUTH], worded as Dovecot's disable_plaintext_auth, so that the
+// user of a client that did not start TLS learns what to change.
+void refuse_plaintext(Session& s) {
+    if (s.config.allow_plaintext == AllowPlaintext::tls)
+        return s.writer.err(
+            "[AUTH] Plaintext authentication disallowed on non-secure (TLS) connections");
+    s.writer.err("[AUTH] Plaintext authentication disallowed");
+}
 
 std::span<const Command> authorization_commands() {
     return kCommands;

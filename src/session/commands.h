@@ -8,11 +8,14 @@
 //                      QUIT, which leads to
 //   update.cpp         QUIT's UPDATE, and the mail put back when a session
 //                      ends without it
+//   pop2.cpp           POP2 (RFC 937): HELO FOLD READ RETR ACKS ACKD NACK
+//                      QUIT over the same login, maildrop and UPDATE
 #pragma once
 
 #include "popper/command_line.h"
 #include "popper/config.h"
 #include "popper/session.h"
+#include "popper/wire.h"
 
 #include <span>
 #include <string_view>
@@ -31,6 +34,24 @@ struct Command {
 // The commands of each state, in its own file.
 std::span<const Command> authorization_commands();
 std::span<const Command> transaction_commands();
+
+// The commands of a POP2 session, in place of both tables. In pop2.cpp.
+void dispatch_pop2_command(Session& s, const std::string& line);
+
+// Sends `request` to be checked (by the privileged process, or here without
+// one) and logs in, or answers the failure. In authorization.cpp.
+void submit_credentials(Session& s, AuthRequest request);
+// The -ERR [AUTH] of a password login that allow_plaintext refuses. In
+// authorization.cpp.
+void refuse_plaintext(Session& s);
+
+// RETR and TOP: `status` (none for POP2) then the message as `encoder`
+// gives it. False when the session must end (the client is gone, or the
+// drop could not be read). In transaction.cpp.
+bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder,
+                  std::optional<std::string_view> status);
+// A RETR's bookkeeping: first retrieval, statistics, LAST.
+void count_retrieval(Session& s, size_t index);
 
 // CAPA in either state (RFC 2449 §5): the capability list, with
 // `login_lines`: USER and SASL before login, LOGIN-DELAY and EXPIRE with a

@@ -115,7 +115,11 @@ void enter_transaction(Session& s, const GrantedLogin& login) {
     std::string summary =
         std::to_string(s.deleted.size()) + " messages (" + std::to_string(octets) + " octets)";
     log_info("login: user=" + s.user + " addr=" + s.peer.address +
-             " messages=" + std::to_string(s.deleted.size()) + " octets=" + std::to_string(octets));
+             " messages=" + std::to_string(s.deleted.size()) + " octets=" + std::to_string(octets) +
+             std::string(protocol_log_field(s.peer)));
+    // RFC 937: HELO is answered with the message count, "#nnn".
+    if (s.peer.protocol == Protocol::pop2)
+        return s.writer.raw("#" + std::to_string(s.deleted.size()) + " messages\r\n");
     s.writer.ok("Logged in, " + summary);
 }
 

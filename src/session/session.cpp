@@ -36,6 +36,8 @@ const Command* find_command(std::span<const Command> table, const Session& s,
 // Each state's commands come from its own table (commands.h); a command of
 // the other state gets the -ERR that says so.
 void dispatch_command(Session& s, const std::string& line) {
+    if (s.peer.protocol == Protocol::pop2)
+        return dispatch_pop2_command(s, line);
     auto cmd = parse_command_line(line);
     if (!cmd)
         return s.writer.err("Invalid command line");

@@ -64,16 +64,17 @@ bool cannot_read(Session& s, const Error& error, bool replied) {
     return false;
 }
 
-// RETR and TOP: `status` then the message in POP3 form, as `encoder` selects
-// it. False when the session must end (the client is gone, or the drop could
-// not be read).
-bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder, std::string_view status) {
+} // namespace
+
+bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder,
+                  std::optional<std::string_view> status) {
     const int fd = s.maildrop->drop_fd();
     const std::string& path = s.maildrop->drop_path();
     const size_t buffer_octets =
         static_cast<size_t>(std::min<uint64_t>(kMessageReadOctets, m.stored_length()));
     auto piece = std::make_unique_for_overwrite<char[]>(buffer_octets);
-    bool replied = false;
+    // POP2 has no status line: any text now would be read as the message.
+    bool replied = !status;
     for (uint64_t pos = m.start; pos < m.end && !encoder.complete();) {
         size_t want = static_cast<size_t>(std::min<uint64_t>(buffer_octets, m.end - pos));
         auto got = pread_full(fd, piece.get(), want, static_cast<off_t>(pos), path);
@@ -83,7 +84,7 @@ bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder, std::s
             return cannot_read(s, Error::because("read", path, "drop file shrank"), replied);
         pos += want;
         if (!replied) {
-            s.writer.ok(status); // only once the message could be read
+            s.writer.ok(*status); // only once the message could be read
             replied = true;
         }
         // Earlier replies and pieces go out first when this one could make
@@ -96,10 +97,19 @@ bool send_message(Session& s, const MessageEntry& m, WireEncoder encoder, std::s
         s.writer.commit(encoder.encode({piece.get(), want}, out));
     }
     if (!replied)
-        s.writer.ok(status); // an empty message
+        s.writer.ok(*status); // an empty message
     s.writer.commit(encoder.finish(s.writer.room(max_wire_octets(0))));
     return s.writer.flush_if_large();
 }
+
+void count_retrieval(Session& s, size_t index) {
+    note_retrieval(s, index);
+    ++s.stats.retrieved;
+    s.stats.retrieved_octets += s.maildrop->index().messages[index].pop_size;
+    s.highest_accessed = std::max<uint32_t>(s.highest_accessed, static_cast<uint32_t>(index + 1));
+}
+
+namespace {
 
 void handle_stat(Session& s, const CommandLine& cmd) {
     if (!cmd.args.empty())
@@ -158,10 +168,7 @@ void handle_retr(Session& s, const CommandLine& cmd) {
         s.done = true;
         return;
     }
-    note_retrieval(s, *index);
-    ++s.stats.retrieved;
-    s.stats.retrieved_octets += messages(s)[*index].pop_size;
-    s.highest_accessed = std::max<uint32_t>(s.highest_accessed, static_cast<uint32_t>(*index + 1));
+    count_retrieval(s, *index);
 }
 
 void handle_top(Session& s, const CommandLine& cmd) {

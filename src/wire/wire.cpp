@@ -184,7 +184,7 @@ WireEncoder::Cursor WireEncoder::start_line(Cursor at, const char* end) {
         char c = *p;
         switch (at_) {
         case At::line_start:
-            if (c == '.')
+            if (c == '.' && framed_)
                 *out++ = '.'; // RFC 1939 §3: dot-stuffed, then copied as it is
             if (c != '>') {
                 at_ = At::rest_of_line;
@@ -253,7 +253,8 @@ size_t WireEncoder::finish(char* out) {
             o = release_held(o);
         o = put(o, "\r\n");
     }
-    o = put(o, ".\r\n");
+    if (framed_)
+        o = put(o, ".\r\n");
     return static_cast<size_t>(o - out);
 }
 

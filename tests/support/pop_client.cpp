@@ -171,6 +171,19 @@ std::string PopClient::read_line() {
     return line;
 }
 
+std::string PopClient::read_octets(size_t octets) {
+    while (buffer_.size() - pos_ < octets) {
+        if (!fill()) {
+            ADD_FAILURE() << "connection ended after " << buffer_.size() - pos_ << " of " << octets
+                          << " octets";
+            break;
+        }
+    }
+    std::string out = buffer_.substr(pos_, octets);
+    pos_ += out.size();
+    return out;
+}
+
 std::string PopClient::read_multiline_wire() {
     // The response ends at the first line that is a lone "." (RFC 1939 §3):
     // found in bulk, so a 10 MB RETR is not read line by line.

@@ -44,6 +44,10 @@ public:
     // exact octets of the message (each line still ending in CRLF).
     std::string read_multiline();
 
+    // Exactly `octets` octets (a POP2 RETR, RFC 937): fewer only when the
+    // connection ends or times out first (a test failure).
+    std::string read_octets(size_t octets);
+
     // USER and PASS; success when PASS answers +OK.
     ::testing::AssertionResult login(std::string_view user, std::string_view password);
 

@@ -122,8 +122,11 @@ size_t count_listen_lines(const std::string& config_text) {
             end = config_text.size();
         std::string_view line(config_text.data() + pos, end - pos);
         size_t first = line.find_first_not_of(" \t");
-        if (first != std::string_view::npos && line.substr(first).starts_with("listen")) {
-            std::string_view rest = line.substr(first + 6);
+        std::string_view key = first == std::string_view::npos ? "" : line.substr(first);
+        if (key.starts_with("pop2_"))
+            key.remove_prefix(5); // pop2_listen: a listening socket too
+        if (key.starts_with("listen")) {
+            std::string_view rest = key.substr(6);
             size_t next = rest.find_first_not_of(" \t");
             if (next != std::string_view::npos && rest[next] == '=')
                 ++count;
@@ -195,7 +198,10 @@ Daemon::Daemon(const MailHost& host) : log_path_(unique_file(host, "popperd", ".
     }
     for (const auto& line : log_lines_with("listening on ")) {
         std::string name = line.substr(line.find("listening on ") + 13);
+        const bool pop2 = line.find(" pop2 ") != std::string::npos;
         name = name.substr(0, name.find(' '));
+        if (pop2 && pop2_port_ == 0)
+            pop2_port_ = static_cast<uint16_t>(std::stoul(name.substr(name.rfind(':') + 1)));
         listen_names_.push_back(name);
     }
     const std::string& first = listen_names_.front();
@@ -279,7 +285,8 @@ int Daemon::stop() {
     return 128 + SIGKILL;
 }
 
-InetdSession::InetdSession(const MailHost& host) : log_path_(unique_file(host, "inetd", ".log")) {
+InetdSession::InetdSession(const MailHost& host, const std::vector<std::string>& extra_args)
+    : log_path_(unique_file(host, "inetd", ".log")) {
     int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener < 0)
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
@@ -307,7 +314,9 @@ InetdSession::InetdSession(const MailHost& host) : log_path_(unique_file(host, "
     int log_fd = -1;
     try {
         log_fd = open_or_throw(log_path_, O_WRONLY | O_CREAT | O_APPEND);
-        pid_ = spawn_popperd({"-i", "-c", host.config_path()}, connection, connection, log_fd);
+        std::vector<std::string> args = {"-i", "-c", host.config_path()};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        pid_ = spawn_popperd(args, connection, connection, log_fd);
     } catch (...) {
         ::close(connection);
         if (log_fd >= 0)

@@ -41,6 +41,8 @@ public:
     // logged: "127.0.0.1:40123", "[::1]:40124".
     uint16_t port() const { return port_; }
     const std::vector<std::string>& listen_names() const { return listen_names_; }
+    // Port of the first `pop2_listen` address; 0 when there is none.
+    uint16_t pop2_port() const { return pop2_port_; }
     const std::string& log_path() const { return log_path_; }
     std::string log_text() const;
     // Waits until the log contains `needle` (counting from the start).
@@ -66,6 +68,7 @@ private:
     pid_t pid_ = -1;
     bool reaped_ = false;
     uint16_t port_ = 0;
+    uint16_t pop2_port_ = 0;
     std::vector<std::string> listen_names_;
 };
 
@@ -74,7 +77,8 @@ private:
 // popperd as its stdin and stdout (stderr goes to a log file).
 class InetdSession {
 public:
-    explicit InetdSession(const MailHost& host);
+    // `extra_args` follow "-i -c CONF" (e.g. {"-2"} for POP2).
+    explicit InetdSession(const MailHost& host, const std::vector<std::string>& extra_args = {});
     ~InetdSession(); // SIGKILL if still running
     InetdSession(const InetdSession&) = delete;
     InetdSession& operator=(const InetdSession&) = delete;

@@ -162,6 +162,33 @@ TEST(Config, ListenLinesReplaceDefaultsAndRepeat) {
     EXPECT_EQ(config.listen[2].port, 0u);
 }
 
+TEST(Config, Pop2IsOffByDefault) {
+    EXPECT_TRUE(parse_ok("").pop2_listen.empty());
+    EXPECT_EQ(format_config(Config{}).find("pop2_listen"), std::string::npos);
+}
+
+TEST(Config, Pop2ListenRepeatsBesideListenAndPrintsBack) {
+    Config config = parse_ok("pop2_listen = 127.0.0.1:109\npop2_listen = [::1]:0\n");
+    ASSERT_EQ(config.pop2_listen.size(), 2u);
+    EXPECT_EQ(config.pop2_listen[0], (ListenAddress{"127.0.0.1", 109, "127.0.0.1:109"}));
+    EXPECT_EQ(config.pop2_listen[1].host, "::1");
+    EXPECT_EQ(config.listen, Config{}.listen); // POP3's default addresses stay
+    std::string printed = format_config(config);
+    EXPECT_NE(printed.find("pop2_listen = 127.0.0.1:109\npop2_listen = [::1]:0\n"),
+              std::string::npos)
+        << printed;
+    EXPECT_EQ(parse_ok(printed), config);
+}
+
+TEST(Config, RejectsPop2ListenBehindProxyOrTwice) {
+    EXPECT_EQ(parse_error("pop2_listen = 127.0.0.1:109 proxy\n"),
+              kSource + ":1: pop2_listen: pop2_listen takes no \"proxy\"");
+    EXPECT_EQ(parse_error("pop2_listen = 127.0.0.1:109\npop2_listen = 127.0.0.1:109\n"),
+              kSource + ":2: pop2_listen: '127.0.0.1:109' repeats '127.0.0.1:109'");
+    EXPECT_EQ(parse_error("pop2_listen = 127.0.0.1:65536\n"),
+              kSource + ":1: pop2_listen: port '65536' is out of range (0 to 65535)");
+}
+
 TEST(Config, ListenAcceptsPortZeroAndMaximum) {
     EXPECT_EQ(parse_ok("listen = 127.0.0.1:0\n").listen.at(0).port, 0u);
     EXPECT_EQ(parse_ok("listen = 127.0.0.1:65535\n").listen.at(0).port, 65535u);

@@ -80,6 +80,29 @@ TEST(Wire, DotStuffsLineStartingWithDot) {
     EXPECT_EQ(encode_message("x\n.hidden\n"), "x\r\n..hidden\r\n.\r\n");
 }
 
+// RFC 937: POP2's RETR sends exactly the octets READ counted, pop_size_of().
+std::string encode_unframed(std::string_view stored, size_t piece_octets) {
+    WireEncoder encoder = WireEncoder::unframed_message();
+    std::string out(max_wire_octets(stored.size()) + max_wire_octets(0), '\0');
+    size_t n = 0;
+    for (size_t pos = 0; pos < stored.size(); pos += piece_octets)
+        n += encoder.encode(stored.substr(pos, piece_octets), out.data() + n);
+    n += encoder.finish(out.data() + n);
+    out.resize(n);
+    return out;
+}
+
+TEST(Wire, UnframedMessageIsNotDotStuffedNorTerminated) {
+    const std::string stored = ".a\n>From x\n.\n" + std::string(200, 'b') + "\n..c\r\nlast";
+    const std::string sent =
+        ".a\r\nFrom x\r\n.\r\n" + std::string(200, 'b') + "\r\n..c\r\nlast\r\n";
+    for (size_t piece : {size_t{1}, size_t{3}, size_t{64}, stored.size()}) {
+        EXPECT_EQ(encode_unframed(stored, piece), sent) << piece;
+    }
+    EXPECT_EQ(sent.size(), pop_size_of(stored));
+    EXPECT_EQ(encode_unframed("", 1), "");
+}
+
 TEST(Wire, DotStuffsLineOfSingleDot) {
     EXPECT_EQ(encode_message("a\n.\nb\n"), "a\r\n..\r\nb\r\n.\r\n");
     EXPECT_EQ(encode_message(".\r\n"), "..\r\n.\r\n");
