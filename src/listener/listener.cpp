@@ -2,6 +2,7 @@
 // any protocol byte, signals delivered through a self-pipe.
 #include "popper/listener.h"
 
+#include "popper/host_limits.h"
 #include "popper/ip_address.h"
 #include "popper/log.h"
 #include "popper/preauth_pool.h"
@@ -166,6 +167,7 @@ int run_listener(Config config, const std::string& config_path,
                          " max_sessions_per_ip=" + std::to_string(config.max_sessions_per_ip);
     for (const auto& s : sockets)
         log_notice("listening on " + s.name + " " + limits);
+    raise_and_check_host_limits(config, sockets.size());
 
     for (const auto& s : sockets)
         ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);
