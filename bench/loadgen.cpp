@@ -29,9 +29,11 @@
 //       stops the server: each must get -ERR [SYS/TEMP] and a close
 //       (NAME.drain, s; goodbyes=, resets=)
 //   loadgen storm    --port P --user-prefix u --clients M [--within S] --pass PW
+//                    [--greeting-only]
 //       M clients connect evenly within S s (default 1), each as u<i>:
 //       greeting, USER, PASS, STAT, QUIT -> NAME.greeting_p50/p99 and
-//       NAME.pass_p50/p99 (ms from connect), NAME.errors, NAME.refused
+//       NAME.pass_p50/p99 (ms from connect), NAME.errors, NAME.refused;
+//       --greeting-only: greeting, QUIT (no password check in the way)
 //   loadgen tcp      [--seconds T]
 //       loopback TCP throughput with the RETR client's read size -> MB/s
 //   loadgen freeport
@@ -802,6 +804,9 @@ public:
     const std::string& first_error() const { return first_error_; }
     // In storm mode each client QUITs after PASS instead of staying.
     bool quit_after_pass = false;
+    // In storm mode with --greeting-only: QUIT right after the greeting, so
+    // that no password check competes with the greetings for the CPU.
+    bool greeting_only = false;
 
 private:
     void send_line(size_t i, const std::string& line) {
@@ -876,6 +881,10 @@ private:
         switch (c.step) {
         case FleetClient::greeting:
             c.greeting_ms = ms_since(c.started);
+            if (greeting_only) {
+                c.step = FleetClient::quit;
+                return send_line(i, "QUIT");
+            }
             c.step = FleetClient::user;
             return send_line(i, "USER " + prefix_ + std::to_string(i));
         case FleetClient::user:
@@ -970,6 +979,7 @@ void run_storm(const bench::Flags& flags, const std::string& name, const std::st
     double within_s = flags.real("within", 1.0);
     Fleet fleet(flags, n);
     fleet.quit_after_pass = true;
+    fleet.greeting_only = flags.has("greeting-only");
     auto start = bench::Clock::now();
     size_t next = 0;
     while (next < n || fleet.in_flight() > 0) {

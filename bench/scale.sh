@@ -249,6 +249,11 @@ scale_main() {
         record "$TOOLS/loadgen" storm --port "$SCALE_PORT" --pass "$PASS" --server "$s" \
             --user-prefix u --clients $STORM_CLIENTS --within 1 --expect-count $SCALE_MSGS \
             --name scale.storm
+        # The same storm with no password checks in the way: what the
+        # greeting costs alone (fork, sandbox, greeting), against the above.
+        record "$TOOLS/loadgen" storm --port "$SCALE_PORT" --pass "$PASS" --server "$s" \
+            --user-prefix u --clients $STORM_CLIENTS --within 1 --greeting-only \
+            --name scale.storm_greeting_only
         scale_stop
         scale_check_intact "$s"
     done
@@ -289,6 +294,7 @@ scale_table() {
     done
     echo "| storm of $(thousands $STORM_CLIENTS) in 1 s: connect→greeting p50 / p99 (ms) | $(fmt "$(val scale.storm.greeting_p50 popperd)") / $(fmt "$(val scale.storm.greeting_p99 popperd)") | $(fmt "$(val scale.storm.greeting_p50 dovecot)") / $(fmt "$(val scale.storm.greeting_p99 dovecot)") | $(ratio "$(val scale.storm.greeting_p99 popperd)" "$(val scale.storm.greeting_p99 dovecot)") |"
     echo "| storm: connect→+OK after PASS p50 / p99 (ms) | $(fmt "$(val scale.storm.pass_p50 popperd)") / $(fmt "$(val scale.storm.pass_p99 popperd)") | $(fmt "$(val scale.storm.pass_p50 dovecot)") / $(fmt "$(val scale.storm.pass_p99 dovecot)") | $(ratio "$(val scale.storm.pass_p99 popperd)" "$(val scale.storm.pass_p99 dovecot)") |"
+    echo "| storm, greetings only (no login): connect→greeting p50 / p99 (ms) | $(fmt "$(val scale.storm_greeting_only.greeting_p50 popperd)") / $(fmt "$(val scale.storm_greeting_only.greeting_p99 popperd)") | $(fmt "$(val scale.storm_greeting_only.greeting_p50 dovecot)") / $(fmt "$(val scale.storm_greeting_only.greeting_p99 dovecot)") | $(ratio "$(val scale.storm_greeting_only.greeting_p99 popperd)" "$(val scale.storm_greeting_only.greeting_p99 dovecot)") |"
     echo "| storm: errors / resets / refused | $(fmt "$(val scale.storm.errors popperd)") / $(extra scale.storm.errors popperd resets) / $(fmt "$(val scale.storm.refused popperd)") | $(fmt "$(val scale.storm.errors dovecot)") / $(extra scale.storm.errors dovecot resets) / $(fmt "$(val scale.storm.refused dovecot)") | |"
     echo
     echo "### Targets of issue 17 (this run)"

@@ -120,6 +120,12 @@ TEST_F(Scale, ThousandHeldSessionsAStormBeyondTheLimitsAndSigtermCleanUp) {
     }
     EXPECT_EQ(served, kMaxSessions - kHeld);
     EXPECT_EQ(refused, kStorm - served);
+    // The served ones have ended: once the listener has reaped them, among
+    // 1,000 other children, their slots take new connections again.
+    EXPECT_TRUE(wait_until([&] {
+        PopClient again = connect_from("127.0.0.2", daemon().port());
+        return again.read_line().starts_with("+OK");
+    }));
     // Every held session still answers.
     for (size_t i = 0; i < kHeld; ++i)
         ASSERT_TRUE(held[i].command("STAT").starts_with("+OK 2 ")) << held_user(i);
