@@ -825,7 +825,9 @@ private:
     void fail(size_t i, const std::string& why) {
         if (errors_++ == 0)
             first_error_ = prefix_ + std::to_string(i) + ": " + why;
-        bool was_active = clients_[i].fd.get() >= 0;
+        // A held client is no longer counted in flight (a server that ends
+        // an idle session, say); any other open one still is.
+        bool was_active = clients_[i].fd.get() >= 0 && clients_[i].step != FleetClient::held;
         clients_[i].step = FleetClient::failed;
         clients_[i].fd.reset();
         if (was_active)
