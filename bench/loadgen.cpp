@@ -21,6 +21,19 @@
 //       login, DELE none, the first half, or all (pipelined, untimed),
 //       optionally append MBOX to the spool as an MTA would (dotlock + fcntl),
 //       then time the QUIT (ms)
+//   loadgen hold     --port P --user-prefix u --users N --pass PW [--concurrency C]
+//                    [--expect-count M] [--ready-file F]
+//       logs in u0..u<N-1> (C logins in flight, default 100) and holds them
+//       -> NAME.login_all (s), NAME.errors; creates F, then reads a line:
+//       "quit" QUITs each (NAME.quit, s), "drain" waits while the harness
+//       stops the server: each must get -ERR [SYS/TEMP] and a close
+//       (NAME.drain, s; goodbyes=, resets=)
+//   loadgen storm    --port P --user-prefix u --clients M [--within S] --pass PW
+//                    [--greeting-only]
+//       M clients connect evenly within S s (default 1), each as u<i>:
+//       greeting, USER, PASS, STAT, QUIT -> NAME.greeting_p50/p99 and
+//       NAME.pass_p50/p99 (ms from connect), NAME.errors, NAME.refused;
+//       --greeting-only: greeting, QUIT (no password check in the way)
 //   loadgen tcp      [--seconds T]
 //       loopback TCP throughput with the RETR client's read size -> MB/s
 //   loadgen freeport
@@ -46,6 +59,7 @@
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -685,6 +699,322 @@ void run_quit(const bench::Flags& flags, const std::string& name, const std::str
     bench::print_result(name, server, quit_ms, "ms", extra);
 }
 
+// ---- many connections at once: hold and storm -----------------------------------
+
+// Raises our descriptor limit for `connections` sockets (as root, the hard
+// limit too): the scale rows hold 10,000 connections from one process.
+void raise_file_limit(size_t connections) {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    rlim_t need = static_cast<rlim_t>(connections) + 64;
+    if (limit.rlim_cur >= need)
+        return;
+    if (limit.rlim_max < need)
+        limit.rlim_max = need; // allowed to root only; checked below
+    limit.rlim_cur = need;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+        throw Failure(errno_text("setrlimit RLIMIT_NOFILE " + std::to_string(need)));
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty())
+        return 0;
+    std::sort(values.begin(), values.end());
+    return values[static_cast<size_t>(p * static_cast<double>(values.size() - 1))];
+}
+
+// One client of a fleet: non-blocking, driven by epoll, one step at a time.
+struct FleetClient {
+    enum Step { greeting, user, pass, stat, held, quit, goodbye, closed, failed };
+    Fd fd;
+    Step step = greeting;
+    std::string in;
+    bench::Clock::time_point started;
+    double greeting_ms = -1, pass_ms = -1;
+    bool refused = false; // greeted with -ERR [SYS/TEMP]
+    std::string goodbye_line;
+};
+
+// A set of clients that log in as USER-PREFIX<i>, and either stay (hold) or
+// QUIT at once (storm). Every failure is counted, never fatal: the counts are
+// what the scale rows report.
+class Fleet {
+public:
+    Fleet(const bench::Flags& flags, size_t clients)
+        : addr_(loopback_address(flags)), prefix_(flags.text("user-prefix", "u")),
+          pass_(flags.required("pass")), expect_count_(flags.integer("expect-count", -1)),
+          clients_(clients) {
+        raise_file_limit(clients + 16);
+        epoll_ = Fd(::epoll_create1(EPOLL_CLOEXEC));
+    }
+
+    // Connects client i; false (and counted) when connect fails at once.
+    bool start(size_t i) {
+        FleetClient& c = clients_[i];
+        c.started = bench::Clock::now();
+        c.fd = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (c.fd.get() < 0 ||
+            (::connect(c.fd.get(), reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) != 0 &&
+             errno != EINPROGRESS)) {
+            fail(i, errno_text("connect"));
+            return false;
+        }
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLRDHUP;
+        event.data.u64 = i;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &event) != 0)
+            throw Failure(errno_text("epoll_ctl"));
+        ++in_flight_;
+        return true;
+    }
+
+    // Waits up to timeout_ms for replies and advances the clients they are for.
+    void poll_once(int timeout_ms) {
+        epoll_event events[256];
+        int n = ::epoll_wait(epoll_.get(), events, 256, timeout_ms);
+        if (n < 0 && errno != EINTR)
+            throw Failure(errno_text("epoll_wait"));
+        for (int k = 0; k < n; ++k)
+            advance(events[k].data.u64);
+        if (n > 0)
+            last_progress_ = bench::Clock::now();
+        else if (bench::seconds_since(last_progress_) > kStallTimeoutS)
+            throw Failure("no reply for " + std::to_string(kStallTimeoutS) + " s");
+    }
+
+    // Sends `command` to every held client: QUIT (expect +OK, close), or
+    // nothing ("" : the server is being stopped; expect a goodbye, close).
+    void release_all(const std::string& command) {
+        for (size_t i = 0; i < clients_.size(); ++i) {
+            FleetClient& c = clients_[i];
+            if (c.step != FleetClient::held)
+                continue;
+            c.step = command.empty() ? FleetClient::goodbye : FleetClient::quit;
+            ++in_flight_;
+            if (!command.empty())
+                send_line(i, command);
+        }
+    }
+
+    size_t in_flight() const { return in_flight_; }
+    size_t held() const { return held_; }
+    const std::vector<FleetClient>& clients() const { return clients_; }
+    long long errors() const { return errors_; }
+    long long resets() const { return resets_; }
+    const std::string& first_error() const { return first_error_; }
+    // In storm mode each client QUITs after PASS instead of staying.
+    bool quit_after_pass = false;
+    // In storm mode with --greeting-only: QUIT right after the greeting, so
+    // that no password check competes with the greetings for the CPU.
+    bool greeting_only = false;
+
+private:
+    void send_line(size_t i, const std::string& line) {
+        std::string data = line + "\r\n";
+        if (::send(clients_[i].fd.get(), data.data(), data.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(data.size()))
+            fail(i, errno_text("send " + line));
+    }
+
+    void done(size_t i, FleetClient::Step step) {
+        clients_[i].step = step;
+        clients_[i].fd.reset();
+        --in_flight_;
+    }
+
+    void fail(size_t i, const std::string& why) {
+        if (errors_++ == 0)
+            first_error_ = prefix_ + std::to_string(i) + ": " + why;
+        // A held client is no longer counted in flight (a server that ends
+        // an idle session, say); any other open one still is.
+        bool was_active = clients_[i].fd.get() >= 0 && clients_[i].step != FleetClient::held;
+        clients_[i].step = FleetClient::failed;
+        clients_[i].fd.reset();
+        if (was_active)
+            --in_flight_;
+    }
+
+    void advance(size_t i) {
+        FleetClient& c = clients_[i];
+        if (c.fd.get() < 0)
+            return;
+        char chunk[512];
+        ssize_t n = ::recv(c.fd.get(), chunk, sizeof chunk, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n < 0) {
+            if (errno == ECONNRESET)
+                ++resets_;
+            return fail(i, errno_text("recv"));
+        }
+        if (n == 0) {
+            bool clean = c.step == FleetClient::closed || (c.refused && c.in.empty()) ||
+                         (c.step == FleetClient::goodbye && !c.goodbye_line.empty());
+            if (!clean)
+                return fail(i, "closed at step " + std::to_string(c.step));
+            return done(i, c.refused ? FleetClient::failed : FleetClient::closed);
+        }
+        c.in.append(chunk, static_cast<size_t>(n));
+        size_t lf;
+        while (c.fd.get() >= 0 && (lf = c.in.find('\n')) != std::string::npos) {
+            std::string line = c.in.substr(0, lf + 1);
+            c.in.erase(0, lf + 1);
+            if (!line.ends_with("\r\n"))
+                return fail(i, "bare LF: " + line);
+            line.resize(line.size() - 2);
+            reply(i, line);
+        }
+    }
+
+    void reply(size_t i, const std::string& line) {
+        FleetClient& c = clients_[i];
+        if (c.step == FleetClient::goodbye) { // the server's SIGTERM
+            c.goodbye_line = line;
+            c.step = FleetClient::closed;
+            return;
+        }
+        if (c.step == FleetClient::greeting && line.starts_with("-ERR [SYS/TEMP]")) {
+            c.refused = true;
+            c.greeting_ms = ms_since(c.started);
+            return;
+        }
+        if (!line.starts_with("+OK") || c.step >= FleetClient::closed)
+            return fail(i, "step " + std::to_string(c.step) + ": " + line);
+        switch (c.step) {
+        case FleetClient::greeting:
+            c.greeting_ms = ms_since(c.started);
+            if (greeting_only) {
+                c.step = FleetClient::quit;
+                return send_line(i, "QUIT");
+            }
+            c.step = FleetClient::user;
+            return send_line(i, "USER " + prefix_ + std::to_string(i));
+        case FleetClient::user:
+            c.step = FleetClient::pass;
+            return send_line(i, "PASS " + pass_);
+        case FleetClient::pass:
+            c.pass_ms = ms_since(c.started);
+            c.step = FleetClient::stat;
+            return send_line(i, "STAT");
+        case FleetClient::stat:
+            if (expect_count_ >= 0 &&
+                parse_stat(line).count != static_cast<uint64_t>(expect_count_))
+                return fail(i, "STAT: " + line);
+            if (quit_after_pass) {
+                c.step = FleetClient::quit;
+                return send_line(i, "QUIT");
+            }
+            c.step = FleetClient::held;
+            ++held_;
+            --in_flight_;
+            return;
+        case FleetClient::quit:
+            c.step = FleetClient::closed;
+            return;
+        default:
+            return fail(i, "unexpected: " + line);
+        }
+    }
+
+    sockaddr_in addr_;
+    std::string prefix_, pass_;
+    long long expect_count_;
+    std::vector<FleetClient> clients_;
+    Fd epoll_;
+    size_t in_flight_ = 0, held_ = 0;
+    long long errors_ = 0, resets_ = 0;
+    std::string first_error_;
+    bench::Clock::time_point last_progress_ = bench::Clock::now();
+};
+
+// hold: logs N users in (at most --concurrency logins in flight), reports the
+// time, then holds them until a line on stdin says what to do: "quit" (QUIT
+// each, timed) or "drain" (the harness stops the server: each must get a
+// goodbye line and a close, timed, resets counted).
+void run_hold(const bench::Flags& flags, const std::string& name, const std::string& server) {
+    size_t n = static_cast<size_t>(flags.integer("users", 1));
+    size_t concurrency = static_cast<size_t>(flags.integer("concurrency", 100));
+    Fleet fleet(flags, n);
+    auto start = bench::Clock::now();
+    size_t next = 0;
+    while (next < n || fleet.in_flight() > 0) {
+        while (next < n && fleet.in_flight() < concurrency)
+            fleet.start(next++);
+        fleet.poll_once(100);
+    }
+    double seconds = bench::seconds_since(start);
+    std::string counts = "held=" + std::to_string(fleet.held()) +
+                         " errors=" + std::to_string(fleet.errors()) +
+                         " resets=" + std::to_string(fleet.resets());
+    if (fleet.errors() > 0)
+        std::fprintf(stderr, "loadgen hold: %lld failed, first: %s\n", fleet.errors(),
+                     fleet.first_error().c_str());
+    bench::print_result(name + ".login_all", server, seconds, "s", counts);
+    bench::print_result(name + ".errors", server, static_cast<double>(fleet.errors()), "count",
+                        counts);
+    if (flags.has("ready-file"))
+        std::fclose(std::fopen(flags.required("ready-file").c_str(), "w"));
+    char command[64] = {};
+    if (std::fgets(command, sizeof command, stdin) == nullptr)
+        return;
+    std::string what = std::string(command).substr(0, std::strcspn(command, "\r\n"));
+    start = bench::Clock::now();
+    fleet.release_all(what == "quit" ? "QUIT" : "");
+    while (fleet.in_flight() > 0)
+        fleet.poll_once(100);
+    seconds = bench::seconds_since(start);
+    long long goodbyes = 0;
+    for (const FleetClient& c : fleet.clients())
+        goodbyes += c.step == FleetClient::closed && !c.goodbye_line.empty() &&
+                    c.goodbye_line.starts_with("-ERR [SYS/TEMP]");
+    bench::print_result(name + "." + what, server, seconds, "s",
+                        "errors=" + std::to_string(fleet.errors()) +
+                            " resets=" + std::to_string(fleet.resets()) +
+                            " goodbyes=" + std::to_string(goodbyes));
+}
+
+// storm: --clients M connect within --within S seconds (evenly spaced), each
+// logs in, STAT, QUIT; p50/p99 of connect->greeting and connect->+OK after
+// PASS; refusals (-ERR [SYS/TEMP] greeting) and errors (resets included).
+void run_storm(const bench::Flags& flags, const std::string& name, const std::string& server) {
+    size_t n = static_cast<size_t>(flags.integer("clients", 2000));
+    double within_s = flags.real("within", 1.0);
+    Fleet fleet(flags, n);
+    fleet.quit_after_pass = true;
+    fleet.greeting_only = flags.has("greeting-only");
+    auto start = bench::Clock::now();
+    size_t next = 0;
+    while (next < n || fleet.in_flight() > 0) {
+        double now_s = bench::seconds_since(start);
+        while (next < n && static_cast<double>(next) * within_s / static_cast<double>(n) <= now_s)
+            fleet.start(next++);
+        fleet.poll_once(next < n ? 1 : 100);
+    }
+    std::vector<double> greeting, pass;
+    long long refused = 0;
+    for (const FleetClient& c : fleet.clients()) {
+        if (c.greeting_ms >= 0)
+            greeting.push_back(c.greeting_ms);
+        if (c.pass_ms >= 0)
+            pass.push_back(c.pass_ms);
+        refused += c.refused;
+    }
+    if (fleet.errors() > 0)
+        std::fprintf(stderr, "loadgen storm: %lld failed, first: %s\n", fleet.errors(),
+                     fleet.first_error().c_str());
+    std::string counts =
+        "clients=" + std::to_string(n) + " errors=" + std::to_string(fleet.errors()) +
+        " resets=" + std::to_string(fleet.resets()) + " refused=" + std::to_string(refused) +
+        " seconds=" + std::to_string(bench::seconds_since(start));
+    bench::print_result(name + ".greeting_p50", server, percentile(greeting, 0.5), "ms", counts);
+    bench::print_result(name + ".greeting_p99", server, percentile(greeting, 0.99), "ms", counts);
+    bench::print_result(name + ".pass_p50", server, percentile(pass, 0.5), "ms", counts);
+    bench::print_result(name + ".pass_p99", server, percentile(pass, 0.99), "ms", counts);
+    bench::print_result(name + ".errors", server, static_cast<double>(fleet.errors()), "count",
+                        counts);
+    bench::print_result(name + ".refused", server, static_cast<double>(refused), "count", counts);
+}
+
 Fd listen_loopback() {
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in addr{};
@@ -738,8 +1068,9 @@ void run_tcp(const bench::Flags& flags, const std::string& name, const std::stri
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: loadgen sessions|retr|login|quit|tcp|freeport [--flags]\n"
-                             "(see the comment at the top of bench/loadgen.cpp)\n");
+        std::fprintf(stderr,
+                     "usage: loadgen sessions|retr|login|quit|hold|storm|tcp|freeport [--flags]\n"
+                     "(see the comment at the top of bench/loadgen.cpp)\n");
         return 2;
     }
     std::signal(SIGPIPE, SIG_IGN);
@@ -755,6 +1086,10 @@ int main(int argc, char** argv) {
             run_login(flags, name, server);
         else if (mode == "quit")
             run_quit(flags, name, server);
+        else if (mode == "hold")
+            run_hold(flags, name, server);
+        else if (mode == "storm")
+            run_storm(flags, name, server);
         else if (mode == "tcp")
             run_tcp(flags, name, server);
         else if (mode == "freeport")

@@ -2,6 +2,7 @@
 // any protocol byte, signals delivered through a self-pipe.
 #include "popper/listener.h"
 
+#include "popper/host_limits.h"
 #include "popper/ip_address.h"
 #include "popper/log.h"
 #include "popper/networks.h"
@@ -255,6 +256,7 @@ int run_listener(Config config, const std::string& config_path,
     for (const auto& s : sockets)
         log_notice("listening on " + s.name + (s.proxy ? " proxy" : "") +
                    (s.protocol == Protocol::pop2 ? " pop2" : "") + " " + limits);
+    raise_and_check_host_limits(config, sockets.size());
 
     for (const auto& s : sockets)
         ::fcntl(s.fd.get(), F_SETFL, O_NONBLOCK);

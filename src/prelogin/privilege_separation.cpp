@@ -15,6 +15,9 @@
 
 #include <csignal>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h> // malloc_trim: glibc's; other libcs return freed pages themselves or not at all
+#endif
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,6 +139,13 @@ int serve_after_preauth(const Config& config, const AuthContext& context, int in
     Session s(config, peer, in_fd, out_fd);
     s.reader.prime(std::move(outcome.login->pending_input));
     enter_transaction(s, outcome.login->granted);
+    // A held session may idle for idle_timeout: the heap pages that login
+    // freed (crypt's 32 KiB scratch, the users file, the indexer's
+    // buffers) go back to the kernel instead of staying dirty in each of
+    // thousands of sessions (bench/NOTES.md, "Memory per held session").
+#if defined(__GLIBC__)
+    (void)::malloc_trim(0);
+#endif
     int code = serve_commands(s);
     return code == kExitSaidShutdown ? 0 : code; // a clean stop, for inetd and systemd
 }
