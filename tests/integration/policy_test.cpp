@@ -194,7 +194,7 @@ TEST_F(Policy, SessionEndedWithoutQuitExpiresNothingButRemembersItsRetrievals) {
 TEST_F(Policy, MalformedStateStartsAfreshAndExpiresNothing) {
     use_policy("*: expire=0 login_delay=600\n");
     host.write_spool(kUser, message(1));
-    write_file(state_path(), std::string("popperd-state 1\nlogin \0\xff\n", 28));
+    write_file(state_path(), std::string("popperd-state 1\nlogin \0\xff\n", 25));
     host.give_to_mail_owner(state_path());
     PopClient client = login();
     EXPECT_EQ(client.command("QUIT"), bye_reply(1));
