@@ -149,6 +149,11 @@ def library_path(root):
 
 # --- one server --------------------------------------------------------------
 
+class EndedBeforeGreeting(Exception):
+    """The server's process closed the connection before its greeting:
+    nothing was asked of it, so asking again changes nothing."""
+
+
 class OldServer:
     """One server on one mailbox of its own (`self.mbox`), owned by
     MAIL_UID; session() runs a POP3 conversation against it."""
@@ -298,10 +303,29 @@ class OldServer:
 
     def session(self, commands):
         """Logs in, runs `commands`, QUITs; returns [(status line, body
-        lines or None)] of them."""
+        lines or None)] of them.
+
+        A server process that ends before its greeting (seen once from
+        popa3d under a loaded sanitizer run: its namespace setup or the
+        server itself gave up, and it is not the program under test) is
+        started once more, with what it logged shown; twice is a failure."""
+        for attempt in (1, 2):
+            try:
+                return self._session(commands)
+            except EndedBeforeGreeting:
+                logs = "".join("--- %s:\n%s" % item for item in self.log_text())
+                print("%s ended before its greeting (attempt %d)\n%s" %
+                      (self.name, attempt, logs), flush=True)
+                if attempt == 2:
+                    raise EOFError("%s ended before its greeting twice" % self.name)
+
+    def _session(self, commands):
         client, proc = self.connect()
         try:
-            greeting = client.greeting()
+            try:
+                greeting = client.greeting()
+            except EOFError:
+                raise EndedBeforeGreeting() from None
             if not greeting.startswith(b"+OK"):
                 raise RuntimeError("%s greeting: %r" % (self.name, greeting))
             for cmd in ("USER " + MAIL_USER, "PASS " + PASSWORD):
