@@ -7,6 +7,7 @@
 #include "popper/mailbox_owner.h"
 #include "popper/mbox_index.h"
 #include "popper/users_file.h"
+#include "popper/users_file_edit.h"
 
 #include <charconv>
 #include <fcntl.h>
@@ -17,27 +18,16 @@ namespace popper::capture {
 
 namespace {
 
-// Files that hold passwords: a regular file nobody else may read.
+// Files that hold passwords: a regular file nobody else may read. An
+// admin's symlink is followed, as for the users file at login.
 Result<std::string> read_secret_file(const std::string& path) {
-    auto fd = open_file(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-    if (!fd)
-        return fd.error();
-    auto st = stat_fd(fd->get(), path);
-    if (!st)
-        return st.error();
-    if (!S_ISREG(st->st_mode))
-        return Error::permanent("read", path, "not a regular file");
-    if (st->st_mode & 077)
+    auto file = read_text_file(path, 64 * 1024 * 1024, /*follow_symlinks=*/true);
+    if (!file)
+        return file.error();
+    if (file->st.st_mode & 077)
         return Error::permanent("read", path,
                                 "holds passwords but group or others may read it (chmod 600)");
-    if (st->st_size > 64 * 1024 * 1024)
-        return Error::permanent("read", path, "longer than 64 MiB");
-    std::string text(static_cast<size_t>(st->st_size), '\0');
-    auto got = pread_full(fd->get(), text.data(), text.size(), 0, path);
-    if (!got)
-        return got.error();
-    text.resize(*got);
-    return text;
+    return std::move(file->text);
 }
 
 std::string_view without_cr(std::string_view line) {

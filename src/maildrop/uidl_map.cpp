@@ -5,6 +5,7 @@
 #include "popper/mbox_index.h"
 #include "popper/md5.h"
 #include "popper/temp_file.h"
+#include "popper/users_file_edit.h"
 
 #include <cerrno>
 #include <charconv>
@@ -111,31 +112,20 @@ Result<UidlMap> parse_uidl_map(std::string_view text, const std::string& path) {
 }
 
 Result<std::optional<UidlMap>> read_uidl_map(const std::string& path) {
-    // O_NONBLOCK: a FIFO planted in its place must not hang the login.
-    auto fd = open_file(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (!fd) {
-        if (fd.error().errnum == ENOENT)
+    // read_text_file refuses symlinks and FIFOs (a planted one must not
+    // redirect or hang the login) and bounds the size.
+    auto file = read_text_file(path, kMaxUidlMapOctets);
+    if (!file) {
+        if (file.error().errnum == ENOENT)
             return std::optional<UidlMap>();
-        return fd.error();
+        return file.error();
     }
-    auto st = stat_fd(fd->get(), path);
-    if (!st)
-        return st.error();
-    if (auto own = check_own_regular_file(*st, path); !own)
+    if (auto own = check_own_regular_file(file->st, path); !own)
         return own.error();
-    if (st->st_mode & 077)
+    if (file->st.st_mode & 077)
         return Error::permanent("read UIDL map", path,
                                 "group or others may read or write it (chmod 600)");
-    if (static_cast<uint64_t>(st->st_size) > kMaxUidlMapOctets)
-        return Error::permanent("read UIDL map", path,
-                                "longer than " + std::to_string(kMaxUidlMapOctets) + " octets");
-    std::string text(static_cast<size_t>(st->st_size), '\0');
-    auto got = pread_full(fd->get(), text.data(), text.size(), 0, path);
-    if (!got)
-        return got.error();
-    if (*got != text.size())
-        return Error::permanent("read UIDL map", path, "shrank while being read");
-    auto map = parse_uidl_map(text, path);
+    auto map = parse_uidl_map(file->text, path);
     if (!map)
         return map.error();
     return std::optional<UidlMap>(std::move(*map));
